@@ -1,0 +1,3 @@
+"""Predictive dialer for Asterisk."""
+
+__version__ = "0.1.0"
