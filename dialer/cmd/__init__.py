@@ -30,3 +30,46 @@ def run_async(coro: Coroutine[Any, Any, int]) -> int:
     except ImportError:
         return asyncio.run(coro)
     return uvloop.run(coro)
+
+
+def add_config_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("-c", "--config", metavar="FILE", help="configuration file (YAML)")
+
+
+def add_db_options(parser: argparse.ArgumentParser) -> None:
+    """``-c CONFIG`` and ``--dsn``: where the database is."""
+    add_config_option(parser)
+    parser.add_argument("--dsn", help="PostgreSQL DSN (default: env DIALER_DATABASE_URL, "
+                        "then database.url in the config)")
+
+
+def load_cfg(args: argparse.Namespace) -> Any:
+    """The validated config named by ``-c`` (defaults when absent)."""
+    from dialer.config import load_config
+    from dialer.core.errors import ConfigError
+
+    try:
+        return load_config(getattr(args, "config", None))
+    except ConfigError as err:
+        raise CliError(str(err)) from None
+
+
+def resolve_dsn(args: argparse.Namespace) -> str:
+    """--dsn, else DIALER_DATABASE_URL, else the config's database.url."""
+    dsn = getattr(args, "dsn", None) or load_cfg(args).database.url
+    if not dsn:
+        raise CliError("no database given: pass --dsn, set DIALER_DATABASE_URL, "
+                       "or set database.url in the config file")
+    return str(dsn)
+
+
+async def connect(dsn: str) -> Any:
+    """One connection, with connection errors turned into a clear CliError."""
+    import asyncpg
+
+    from dialer.store.db import redact_dsn
+
+    try:
+        return await asyncpg.connect(dsn, timeout=10)
+    except (TimeoutError, OSError, asyncpg.PostgresError) as exc:
+        raise CliError(f"cannot connect to the database {redact_dsn(dsn)}: {exc}") from None

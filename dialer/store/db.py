@@ -16,6 +16,6 @@ def redact_dsn(dsn: str) -> str:
     scheme, sep, rest = dsn.partition("://")
     if not sep or "@" not in rest:
         return dsn
-    creds, at, host = rest.rpartition("@")
+    creds, _, host = rest.rpartition("@")
     user = creds.split(":", 1)[0]
     return f"{scheme}://{user}{':***' if ':' in creds else ''}@{host}"

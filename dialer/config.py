@@ -1,0 +1,172 @@
+"""The engine's configuration: one YAML file merged over defaults, plus secrets from
+the environment, turned into frozen typed objects.
+
+Every key is declared here with its type, default, range and one line of
+documentation; `dialer.example.yaml` documents the same keys and a test keeps the two
+in step. Campaign definitions have their own file format (`dialer.campaigns`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from dialer.core.errors import ConfigError
+from dialer.schema import Located, Seconds, build, load_yaml, load_yaml_file, setting
+
+ENV_SECRETS = {
+    "DIALER_DATABASE_URL": ("database", "url"),
+    "DIALER_AMI_SECRET": ("ami", "secret"),
+    "DIALER_ARI_PASSWORD": ("ari", "password"),
+}
+
+
+@dataclass(frozen=True)
+class DatabaseConfig:
+    url: str | None = setting(None, doc="PostgreSQL DSN (env DIALER_DATABASE_URL wins); "
+                              "unset means a throwaway embedded server (demo only)", secret=True)
+    pool_size: int = setting(10, doc="connections in the pool", min=1, max=200)
+    write_buffer: int = setting(100_000, doc="attempt writes kept in memory while the "
+                                "database is unreachable", min=1000, max=10_000_000)
+
+
+@dataclass(frozen=True)
+class AmiConfig:
+    enabled: bool = setting(True, doc="connect to the Asterisk Manager Interface")
+    host: str = setting("127.0.0.1", doc="AMI host")
+    port: int = setting(5038, doc="AMI TCP port", min=1, max=65535)
+    username: str = setting("dialer", doc="manager.conf user")
+    secret: str | None = setting(None, doc="manager.conf secret (env DIALER_AMI_SECRET wins)",
+                                secret=True)
+    ping_interval: Seconds = setting(Seconds(5), doc="seconds between keep-alive pings",
+                                     min=0.5, max=300)
+    ping_timeout: Seconds = setting(Seconds(3), doc="an unanswered ping forces a reconnect "
+                                    "after this long", min=0.5, max=60)
+    reconnect_max: Seconds = setting(Seconds(30), doc="longest reconnect back-off",
+                                     min=1, max=600)
+
+
+@dataclass(frozen=True)
+class AriConfig:
+    enabled: bool = setting(True, doc="connect to the Asterisk REST Interface")
+    url: str = setting("http://127.0.0.1:8088", doc="ARI base URL (without /ari)",
+                       pattern=r"https?://.+")
+    username: str = setting("dialer", doc="ari.conf user")
+    password: str | None = setting(None, doc="ari.conf password (env DIALER_ARI_PASSWORD wins)",
+                                  secret=True)
+    app: str = setting("dialer", doc="Stasis application name", pattern=r"[A-Za-z0-9_-]+")
+    heartbeat: Seconds = setting(Seconds(10), doc="WebSocket ping interval", min=1, max=300)
+
+
+@dataclass(frozen=True)
+class AgiConfig:
+    host: str = setting("127.0.0.1", doc="FastAGI listen address")
+    port: int = setting(4573, doc="FastAGI listen port", min=1, max=65535)
+    max_sessions: int = setting(500, doc="concurrent FastAGI sessions", min=1, max=100_000)
+
+
+@dataclass(frozen=True)
+class HttpConfig:
+    host: str = setting("127.0.0.1", doc="API, /metrics and wallboard listen address")
+    port: int = setting(8080, doc="API, /metrics and wallboard port", min=1, max=65535)
+
+
+@dataclass(frozen=True)
+class LoggingConfig:
+    format: Literal["auto", "json", "console"] = setting(
+        "auto", doc="json in production; auto = console on a terminal, json otherwise")
+    level: Literal["debug", "info", "warning", "error"] = setting("info", doc="lowest level")
+
+
+@dataclass(frozen=True)
+class ComplianceConfig:
+    rules_file: str | None = setting(None, doc="YAML rules table that overrides the "
+                                     "packaged one (jurisdictions, hours, caps)")
+    staleness: Seconds = setting(Seconds(30), doc="block every call when the live-update "
+                                 "feed has been down this long", min=1, max=3600)
+    reload_interval: Seconds = setting(Seconds(3600), doc="full background reload of big lists",
+                                       min=60, max=86400 * 7)
+
+
+@dataclass(frozen=True)
+class ImportConfig:
+    default_region: str = setting("US", doc="region for numbers written without a country "
+                                  "code", pattern=r"[A-Z]{2}")
+
+
+@dataclass(frozen=True)
+class ApiToken:
+    role: Literal["agent", "supervisor"] = setting(doc="what the token may do")
+    sha256: str | None = setting(None, doc="hex sha256 of the token", pattern=r"[0-9a-f]{64}")
+    env: str | None = setting(None, doc="environment variable that holds the token",
+                              pattern=r"[A-Z_][A-Z0-9_]*")
+    agent: str | None = setting(None, doc="agent name (role agent: acts only on itself)")
+
+
+@dataclass(frozen=True)
+class ApiConfig:
+    tokens: list[ApiToken] = setting(list, doc="API tokens and their roles")
+
+
+@dataclass(frozen=True)
+class EngineConfig:
+    engine_id: str | None = setting(None, doc="name of this engine (default host-pid)")
+    campaigns: list[str] = setting(list, doc="campaigns to run (empty: every active one)")
+    lease: Seconds = setting(Seconds(120), doc="lead lease length", min=10, max=86400)
+    hopper_size: int = setting(200, doc="leads kept leased and ready per campaign",
+                               min=1, max=100_000)
+    drain_timeout: Seconds = setting(Seconds(60), doc="on SIGTERM, wait this long for live "
+                                     "calls to end", min=0, max=3600)
+    pacing_interval: Seconds = setting(Seconds(0.25), doc="longest gap between pacer runs",
+                                       min=0.05, max=0.25)
+    wrapup_max: Seconds = setting(Seconds(120), doc="an agent in wrap-up longer than this "
+                                  "is made ready", min=1, max=3600)
+
+
+@dataclass(frozen=True)
+class Config:
+    database: DatabaseConfig = setting(DatabaseConfig, doc="PostgreSQL")
+    ami: AmiConfig = setting(AmiConfig, doc="Asterisk Manager Interface")
+    ari: AriConfig = setting(AriConfig, doc="Asterisk REST Interface")
+    agi: AgiConfig = setting(AgiConfig, doc="FastAGI server (dialplan hooks)")
+    http: HttpConfig = setting(HttpConfig, doc="HTTP API, metrics and wallboard")
+    logging: LoggingConfig = setting(LoggingConfig, doc="structured logs")
+    compliance: ComplianceConfig = setting(ComplianceConfig, doc="compliance filter")
+    imports: ImportConfig = setting(ImportConfig, doc="list imports")
+    api: ApiConfig = setting(ApiConfig, doc="API authentication")
+    engine: EngineConfig = setting(EngineConfig, doc="the call engine")
+
+
+def _apply_env(cfg: Config, env: Mapping[str, str]) -> Config:
+    for var, (section, key) in ENV_SECRETS.items():
+        value = env.get(var)
+        if value:
+            part = dataclasses.replace(getattr(cfg, section), **{key: value})
+            cfg = dataclasses.replace(cfg, **{section: part})
+    return cfg
+
+
+def parse_config(text: str, source: str | None = None,
+                 env: Mapping[str, str] | None = None) -> Config:
+    """Validate YAML text into a :class:`Config`; raises a located ConfigError."""
+    located = load_yaml(text, source)
+    return _finish(located, env)
+
+
+def load_config(path: str | Path | None, env: Mapping[str, str] | None = None) -> Config:
+    """Load a config file (None: defaults plus environment)."""
+    if path is None:
+        return _apply_env(Config(), os.environ if env is None else env)
+    return _finish(load_yaml_file(path), env)
+
+
+def _finish(located: Located, env: Mapping[str, str] | None) -> Config:
+    try:
+        cfg = build(Config, located.data)
+    except ConfigError as err:
+        raise located.locate(err) from None
+    return _apply_env(cfg, os.environ if env is None else env)

@@ -1,0 +1,1 @@
+"""`dialer demo`: the whole product on embedded defaults."""
