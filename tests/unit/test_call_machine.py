@@ -1,0 +1,181 @@
+"""The call state machine, table-driven: every transition, the commands that matter,
+and illegal transitions."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from dialer.core import commands as c
+from dialer.core import events as e
+from dialer.core.call import (
+    TRANSITIONS,
+    AgentFound,
+    Call,
+    CallPolicy,
+    CallState,
+    GreetingEnded,
+    step,
+)
+from dialer.core.errors import IllegalTransition
+
+A = "attempt-1"
+POLICY = CallPolicy(campaign="sales", machine_action="message", machine_message="vm",
+                    broadcast_message="bc", press1_key="1")
+
+
+def policy_for(kind: str) -> CallPolicy:
+    if kind == "amd_live_broadcast":
+        return dataclasses.replace(POLICY, broadcast=True)
+    if kind == "amd_machine":
+        return dataclasses.replace(POLICY, machine_action="hangup")
+    return POLICY
+
+
+EVENTS = {
+    "failed": e.OriginateFailed(A, e.DialFailure.BUSY),
+    "answered": e.CallAnswered(A, "Local/5550100@carrier-sim-00000001;1"),
+    "hangup": e.CallHungUp(A, 16),
+    "amd_live": e.AmdDetected(A, e.AmdStatus.HUMAN, "HUMAN-800-800"),
+    "amd_live_broadcast": e.AmdDetected(A, e.AmdStatus.HUMAN, "HUMAN-800-800"),
+    "amd_machine": e.AmdDetected(A, e.AmdStatus.MACHINE, "MAXWORDS-3-2"),
+    "amd_machine_message": e.AmdDetected(A, e.AmdStatus.MACHINE, "MAXWORDS-3-2"),
+    "amd_hangup": e.AmdDetected(A, e.AmdStatus.HANGUP),
+    "agent_found": AgentFound(A, "agent1"),
+    "bridge_joined": e.BridgeJoined(A),
+    "playback_finished": e.PlaybackFinished(A, "p"),
+    "dtmf_optout": e.DtmfReceived(A, "9"),
+    "dtmf_press1": e.DtmfReceived(A, "1"),
+    "dtmf_other": e.DtmfReceived(A, "5"),
+    "greeting_done": GreetingEnded(A),
+}
+
+
+def event_for(kind: str) -> object:
+    if kind.startswith("timer:"):
+        return e.TimerFired(A, kind.removeprefix("timer:"))
+    return EVENTS[kind]
+
+
+@pytest.mark.parametrize(("state", "kind"), sorted(TRANSITIONS), ids=lambda x: str(x))
+def test_every_transition_in_the_table_reaches_its_target(state: CallState, kind: str) -> None:
+    call = Call(A, 12125550100, policy_for(kind), state=state)
+    new, _ = step(call, event_for(kind), now=10.0)
+    assert new.state is TRANSITIONS[(state, kind)][0]
+
+
+@pytest.mark.parametrize(("state", "kind"), [
+    (CallState.DIALING, "bridge_joined"),
+    (CallState.DIALING, "dtmf_optout"),
+    (CallState.ENDED, "hangup"),
+    (CallState.BRIDGED, "agent_found"),
+    (CallState.CONNECTING, "failed"),
+])
+def test_illegal_transition_names_state_and_event(state: CallState, kind: str) -> None:
+    with pytest.raises(IllegalTransition, match=f"call: no transition from state "
+                       f"'{state.value}' on event '{kind}'"):
+        step(Call(A, 1, POLICY, state=state), event_for(kind), now=0.0)
+
+
+def run(call: Call, *events: tuple[float, object]) -> tuple[Call, list[c.Command]]:
+    out: list[c.Command] = []
+    for now, ev in events:
+        call, cmds = step(call, ev, now)
+        out.extend(cmds)
+    return call, out
+
+
+def of(cmds: list[c.Command], kind: type) -> list:
+    return [x for x in cmds if isinstance(x, kind)]
+
+
+def test_busy_ends_the_call_with_outcome_busy() -> None:
+    call, cmds = run(Call(A, 1, POLICY), (1.0, e.OriginateFailed(A, e.DialFailure.BUSY)))
+    assert call.state is CallState.ENDED
+    assert of(cmds, c.CallEnded) == [c.CallEnded(A, "busy", None)]
+
+
+def test_hangup_while_dialing_reads_the_cause() -> None:
+    call, _ = run(Call(A, 1, POLICY), (1.0, e.CallHungUp(A, 19, "No user responding")))
+    assert call.outcome == "no_answer"
+
+
+def test_live_answer_starts_the_connect_deadline_and_counts_a_live_answer() -> None:
+    call, cmds = run(Call(A, 1, POLICY), (1.0, EVENTS["answered"]), (3.2, EVENTS["amd_live"]))
+    assert call.state is CallState.CONNECTING and call.live
+    assert c.StartTimer(A, "connect_deadline", 5.2) in cmds
+    assert of(cmds, c.LedgerLiveAnswer) == [c.LedgerLiveAnswer(A, "sales")]
+
+
+def test_human_bridged_to_agent_ends_as_human_and_frees_the_agent() -> None:
+    call, cmds = run(Call(A, 1, POLICY), (1.0, EVENTS["answered"]), (3.0, EVENTS["amd_live"]),
+                     (3.01, AgentFound(A, "agent1")), (3.02, e.BridgeJoined(A)),
+                     (40.0, e.CallHungUp(A)))
+    assert of(cmds, c.BridgeToAgent) == [c.BridgeToAgent(A, "agent1")]
+    assert c.CancelTimer(A, "connect_deadline") in cmds
+    assert of(cmds, c.CallEnded) == [c.CallEnded(A, "human", "agent1")]
+    assert not call.abandoned
+
+
+def test_no_agent_in_time_plays_safe_harbor_and_is_abandoned() -> None:
+    call, cmds = run(Call(A, 7, POLICY), (1.0, EVENTS["answered"]), (3.0, EVENTS["amd_live"]),
+                     (5.0, e.TimerFired(A, "connect_deadline")))
+    assert call.state is CallState.SAFE_HARBOR and call.abandoned
+    assert [p.media for p in of(cmds, c.Play)] == ["dialer/safe-harbor"]
+    assert of(cmds, c.LedgerAbandon) == [c.LedgerAbandon(A, "sales", 7)]
+    call, cmds = run(call, (6.0, e.PlaybackFinished(A, "x")), (6.1, e.CallHungUp(A)))
+    assert of(cmds, c.HangupCall) == [c.HangupCall(A)]
+    assert of(cmds, c.CallEnded) == [c.CallEnded(A, "abandoned", None)]
+
+
+def test_opt_out_key_during_safe_harbor_adds_the_number_and_confirms() -> None:
+    call, cmds = run(Call(A, 7, POLICY), (1.0, EVENTS["answered"]), (3.0, EVENTS["amd_live"]),
+                     (5.0, e.TimerFired(A, "connect_deadline")), (5.5, e.DtmfReceived(A, "9")))
+    assert call.state is CallState.OPT_OUT
+    assert of(cmds, c.AddOptOut) == [c.AddOptOut(A, 7)]
+    assert of(cmds, c.Play)[-1].media == "dialer/optout-confirmed"
+
+
+def test_machine_with_a_message_waits_for_the_beep_then_plays_it() -> None:
+    call, cmds = run(Call(A, 4, POLICY), (1.0, EVENTS["answered"]), (3.0, EVENTS["amd_machine"]),
+                     (15.0, e.TimerFired(A, "beep")), (30.0, e.PlaybackFinished(A, "x")),
+                     (30.1, e.CallHungUp(A)))
+    assert [p.media for p in of(cmds, c.Play)] == ["vm"]
+    assert of(cmds, c.CallEnded) == [c.CallEnded(A, "machine", None)]
+    assert not call.live
+
+
+def test_machine_without_a_message_is_hung_up_at_once() -> None:
+    pol = dataclasses.replace(POLICY, machine_action="hangup")
+    _, cmds = run(Call(A, 4, pol), (1.0, EVENTS["answered"]), (3.0, EVENTS["amd_machine"]))
+    assert of(cmds, c.HangupCall) == [c.HangupCall(A, "normal")]
+
+
+def test_hangup_during_amd_without_a_result_is_answer_hangup() -> None:
+    call, cmds = run(Call(A, 9, POLICY), (1.0, EVENTS["answered"]), (2.0, e.CallHungUp(A)))
+    assert of(cmds, c.CallEnded) == [c.CallEnded(A, "answer_hangup", None)]
+
+
+def test_amd_that_never_answers_is_treated_as_a_live_answer() -> None:
+    call, cmds = run(Call(A, 1, POLICY), (1.0, EVENTS["answered"]),
+                     (9.0, e.TimerFired(A, "amd_timeout")))
+    assert call.state is CallState.CONNECTING
+    assert ("amd_status", "NOTSURE") in of(cmds, c.RecordAttempt)[-2].fields
+
+
+def test_broadcast_plays_the_message_and_press1_reaches_an_agent() -> None:
+    pol = dataclasses.replace(POLICY, broadcast=True)
+    call, cmds = run(Call(A, 1, pol), (1.0, EVENTS["answered"]), (3.0, EVENTS["amd_live"]))
+    assert call.state is CallState.BROADCAST
+    assert [p.media for p in of(cmds, c.Play)] == ["bc"]
+    call, cmds = run(call, (8.0, e.DtmfReceived(A, "1")))
+    assert call.state is CallState.CONNECTING
+    assert c.StartTimer(A, "connect_deadline", 10.0) in cmds
+
+
+def test_customer_hanging_up_while_waiting_for_an_agent_counts_as_abandoned() -> None:
+    call, cmds = run(Call(A, 1, POLICY), (1.0, EVENTS["answered"]), (3.0, EVENTS["amd_live"]),
+                     (4.0, e.CallHungUp(A)))
+    assert call.abandoned
+    assert of(cmds, c.LedgerAbandon) and of(cmds, c.CallEnded)[0].outcome == "abandoned"
