@@ -153,7 +153,7 @@ def test_machine_without_a_message_is_hung_up_at_once() -> None:
 
 
 def test_hangup_during_amd_without_a_result_is_answer_hangup() -> None:
-    call, cmds = run(Call(A, 9, POLICY), (1.0, EVENTS["answered"]), (2.0, e.CallHungUp(A)))
+    _, cmds = run(Call(A, 9, POLICY), (1.0, EVENTS["answered"]), (2.0, e.CallHungUp(A)))
     assert of(cmds, c.CallEnded) == [c.CallEnded(A, "answer_hangup", None)]
 
 
