@@ -1,0 +1,104 @@
+"""The engine's event loop: one queue of events, one core, one executor.
+
+Wire events from AMI and ARI, timer expiries and agent requests all go through
+:meth:`EngineService.feed` into one queue; a single consumer applies each event to
+the core (`Engine.handle`) and hands the commands to the executor. The core therefore
+sees events one at a time, in arrival order, and never needs a lock.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import structlog
+
+from dialer.adapters.executor import Clock, Executor
+from dialer.adapters.translate import Answered, Translator
+from dialer.core import events as e
+from dialer.core.call import CallPolicy
+from dialer.core.campaign import Engine
+from dialer.core.commands import Command, Originate
+from dialer.core.errors import IllegalTransition
+
+log = structlog.get_logger("dialer.engine")
+
+
+class EngineService:
+    """Owns the core engine and feeds it; ``executor`` performs its commands."""
+
+    def __init__(self, engine: Engine, clock: Clock) -> None:
+        self.engine = engine
+        self.clock = clock
+        self.queue: asyncio.Queue[object] = asyncio.Queue()
+        self.translator = Translator(self._state_of)
+        self.executor: Executor | None = None
+        self.listeners: list[Callable[[object, list[Command]], None]] = []
+        self.events_handled = 0
+
+    def _state_of(self, attempt_id: str) -> str | None:
+        call = self.engine.calls.get(attempt_id)
+        return None if call is None else call.state.value
+
+    def feed(self, event: object) -> None:
+        self.queue.put_nowait(event)
+
+    def feed_ami(self, event: object) -> None:
+        for ev in self.translator.from_ami(event):
+            self.feed(ev)
+
+    def feed_ari(self, event: object) -> None:
+        for ev in self.translator.from_ari(event):
+            self.feed(ev)
+
+    # ---------------------------------------------------------------- consumer
+
+    async def run(self) -> None:
+        """Apply queued events until cancelled."""
+        while True:
+            event = await self.queue.get()
+            self.apply(event)
+
+    def apply(self, event: object) -> list[Command]:
+        """Apply one event now (also used for requests that need the result)."""
+        assert self.executor is not None, "attach an executor first"
+        if isinstance(event, Answered):
+            self._plumb(self.executor.continue_to_amd(event.attempt_id), event.attempt_id)
+            return []
+        if isinstance(event, e.AgentPhoneUp):
+            self._plumb(self.executor.join_agent_bridge(event.agent), f"agent:{event.agent}")
+        try:
+            cmds = self.engine.handle(event, self.clock.now())
+        except IllegalTransition as exc:
+            if isinstance(event, (e.AgentReady, e.AgentPause, e.AgentLogout, e.AgentLogin,
+                                  e.AgentDisposition)):
+                raise
+            log.warning("event ignored", error=str(exc), event=type(event).__name__)
+            return []
+        self.events_handled += 1
+        self.executor.run(cmds)
+        for listener in self.listeners:
+            listener(event, cmds)
+        return cmds
+
+    def _plumb(self, coro: Any, key: str) -> None:
+        assert self.executor is not None
+
+        async def job() -> None:
+            await coro
+
+        self.executor.tasks.submit(key, job)
+
+    def originate(self, order: Originate, policy: CallPolicy) -> None:
+        assert self.executor is not None
+        cmds = self.engine.originate(order, policy, self.clock.now())
+        self.executor.run(cmds)
+        for listener in self.listeners:
+            listener(order, cmds)
+
+
+async def pump(source: AsyncIterator[object], sink: Callable[[object], None]) -> None:
+    """Forward every item of an adapter's event stream."""
+    async for item in source:
+        sink(item)
