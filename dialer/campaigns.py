@@ -57,6 +57,8 @@ class PacingSettings:
     power_ratio: float = setting(2.0, doc="power mode: calls per ready agent", min=1.0, max=5.0)
     max_dial_level: float = setting(5.0, doc="ceiling on calls in flight per agent",
                                     min=1.0, max=20.0)
+    broadcast_lines: int = setting(10, doc="broadcast mode: calls kept in flight",
+                                   min=1, max=1000)
 
 
 @dataclass(frozen=True)

@@ -19,9 +19,9 @@ from typing import Protocol
 import structlog
 
 from dialer.adapters.ami.actions import OriginateRequest
-from dialer.adapters.ami.types import AmiConnectionLost, AmiDuplicateOriginate
+from dialer.adapters.ami.types import AmiConnectionLost, AmiDuplicateOriginate, AmiNotConnected
 from dialer.adapters.ari.client import AriOriginate
-from dialer.adapters.ari.errors import AriError
+from dialer.adapters.ari.errors import AriConnectionError, AriError
 from dialer.adapters.translate import AGENT_ARG, DIALED_ARG, agent_bridge_id
 from dialer.core import commands as c
 from dialer.core import events as e
@@ -179,6 +179,8 @@ class Executor:
                         attempt_id=cmd.attempt_id)
         except AmiDuplicateOriginate:
             log.error("refused a second originate of one attempt", attempt_id=cmd.attempt_id)
+        except AmiNotConnected:
+            self.feed(e.OriginateFailed(cmd.attempt_id, e.DialFailure.NOT_SENT))
         except Exception as exc:
             log.warning("originate failed", attempt_id=cmd.attempt_id, error=str(exc))
             self.feed(e.OriginateFailed(cmd.attempt_id, e.DialFailure.FAILED))
@@ -191,6 +193,8 @@ class Executor:
                            variables={"DIALER_ATTEMPT": cmd.attempt_id, **self._variables(cmd)})
         try:
             await self.ari.originate(req)  # type: ignore[attr-defined]
+        except AriConnectionError:
+            self.feed(e.OriginateFailed(cmd.attempt_id, e.DialFailure.NOT_SENT))
         except Exception as exc:
             log.warning("originate failed", attempt_id=cmd.attempt_id, error=str(exc))
             self.feed(e.OriginateFailed(cmd.attempt_id, e.DialFailure.FAILED))

@@ -3,40 +3,53 @@
 from __future__ import annotations
 
 import argparse
-import tempfile
-from pathlib import Path
+import asyncio
+import signal
 
-from dialer.cmd import SubParsers, add_config_option, connect, run_async
+from dialer.cmd import CliError, SubParsers, add_config_option, load_cfg, run_async
 
 
 def register(sub: SubParsers, bench: SubParsers) -> None:
-    demo = sub.add_parser("demo", help="the whole dialer on embedded defaults")
+    demo = sub.add_parser("demo", help="the whole dialer on embedded defaults (about a minute)")
+    demo.add_argument("--seconds", type=float, default=60.0, help="how long the engine runs")
+    demo.add_argument("--speed", type=float, default=8.0,
+                      help="simulated time per real second (talk, ring and AMD times)")
+    demo.add_argument("--agents", type=int, default=6, help="simulated agents")
     demo.add_argument("--leads", type=int, default=300, help="demo leads to load")
     demo.set_defaults(func=lambda a: run_async(_demo(a)))
     run = sub.add_parser("run", help="run every active campaign")
     add_config_option(run)
+    run.set_defaults(func=lambda a: run_async(_run(a)))
 
 
 async def _demo(args: argparse.Namespace) -> int:
-    from dialer.demo.data import load_demo
-    from dialer.store import embedded
-    from dialer.store.migrate import migrate
+    from dialer.demo.run import DemoOptions, run_demo
 
-    print("starting an embedded PostgreSQL ...")
-    server = embedded.start()
+    if args.seconds <= 0 or args.speed <= 0 or args.agents < 1 or args.leads < 10:
+        raise CliError("--seconds and --speed must be positive, --agents at least 1, "
+                       "--leads at least 10")
+    return await run_demo(DemoOptions(seconds=args.seconds, speed=args.speed,
+                                      agents=args.agents, leads=args.leads))
+
+
+async def _run(args: argparse.Namespace) -> int:
+    import os
+
+    from dialer.app import DialerApp, StartupError
+    from dialer.obs.logging import configure_logging, secrets_from_config
+
+    cfg = load_cfg(args)
+    configure_logging(cfg.logging.format, cfg.logging.level,
+                      secrets=secrets_from_config(cfg, os.environ))
+    if not cfg.database.url:
+        raise CliError("database.url is not set (or DIALER_DATABASE_URL): `dialer run` "
+                       "needs a real PostgreSQL")
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
     try:
-        conn = await connect(server.dsn())
-        try:
-            applied = await migrate(conn)
-            print(f"migrated ({len(applied)} migrations)")
-            with tempfile.TemporaryDirectory(prefix="dialer-demo-") as tmp:
-                await load_demo(conn, Path(tmp), args.leads)
-            n = await conn.fetchval("SELECT count(*) FROM leads")
-            lists = await conn.fetch("SELECT name, row_count FROM dnc_lists ORDER BY name")
-        finally:
-            await conn.close()
-        print(f"demo campaign loaded: {n} leads; DNC lists: "
-              + ", ".join(f"{r['name']} ({r['row_count']})" for r in lists))
-    finally:
-        server.stop()
+        await DialerApp(cfg, cfg.database.url).run(stop)
+    except StartupError as exc:
+        raise CliError(str(exc)) from None
     return 0

@@ -179,10 +179,24 @@ def _live(call: Call, ev: object, now: float) -> tuple[Call, list[c.Command]]:
                   c.LedgerLiveAnswer(call.attempt_id, call.policy.campaign)]
 
 
+def greeting_silence(ev: object) -> float:
+    """Seconds AMD listened to silence after the greeting before it said HUMAN.
+
+    The cause is ``HUMAN-<total silence ms>-<after-greeting silence ms>``; the greeting
+    ended that long before the verdict, and the 2-second rule counts from there.
+    """
+    if not isinstance(ev, e.AmdDetected) or not ev.cause.startswith("HUMAN-"):
+        return 0.0
+    tail = ev.cause.rsplit("-", 1)[-1]
+    return int(tail) / 1000.0 if tail.isdigit() else 0.0
+
+
 def live_answer(call: Call, ev: object, now: float) -> tuple[Call, list[c.Command]]:
-    """A person: an agent must be connected within the connect deadline."""
+    """A person: an agent must be connected within the connect deadline, counted from
+    the end of their greeting (AMD's trailing silence is already spent)."""
     call, cmds = _live(call, ev, now)
-    return call, [*cmds, _deadline(call, now)]
+    spent = min(greeting_silence(ev), call.policy.connect_deadline * 0.75)
+    return call, [*cmds, _deadline(call, now - spent)]
 
 
 def broadcast(call: Call, ev: object, now: float) -> tuple[Call, list[c.Command]]:

@@ -18,6 +18,7 @@ class DialFailure(StrEnum):
     NO_ANSWER = "no_answer"
     CONGESTION = "congestion"
     FAILED = "failed"
+    NOT_SENT = "canceled"  # never reached Asterisk: the lead is not charged an attempt
 
 
 class AmdStatus(StrEnum):

@@ -1,9 +1,5 @@
 """The demo's data: a campaign whose leads cover every outcome digit, numbers on
-do-not-call lists, and numbers whose local time is outside calling hours.
-
-Leads are spread over area codes from UTC-10 (Hawaii) to UTC+10 (Guam): the local
-times span 20 hours, so whatever the hour, some of them are outside 08:00-21:00.
-"""
+do-not-call lists, and numbers whose local time is outside calling hours."""
 
 from __future__ import annotations
 
@@ -16,9 +12,10 @@ from dialer.imports.dnc import import_dnc
 from dialer.imports.leads import import_leads
 from dialer.store import campaigns as campaign_store
 
-# (area code, state): New York, Chicago, Denver, Los Angeles, Anchorage, Honolulu, Guam
+# (area code, state): New York, Chicago, Denver, Los Angeles, Anchorage, Honolulu, Miami.
+# The demo's compliance clock reads 20:30 in New York: Florida (08:00-20:00) is closed.
 AREAS = (("212", "NY"), ("312", "IL"), ("303", "CO"), ("213", "CA"), ("907", "AK"),
-         ("808", "HI"), ("671", "GU"))
+         ("808", "HI"), ("305", "FL"))
 
 DEMO_CAMPAIGN = """\
 name: demo

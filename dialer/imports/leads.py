@@ -15,7 +15,8 @@ from pathlib import Path
 
 import asyncpg
 
-from dialer.imports.numbers import e164_int, parse_lead_number, time_zones
+from dialer.core.compliance.numbers import number_facts
+from dialer.imports.numbers import e164_int, parse_lead_number
 from dialer.imports.progress import Progress
 from dialer.imports.source import CsvRows, ImportFileError, Reject, RejectsWriter, Row, RowError
 from dialer.store import leads as store
@@ -40,8 +41,9 @@ class LeadRows:
     """Staging tuples from CSV rows; rejects go straight to the writer."""
 
     def __init__(self, csv_rows: CsvRows, region: str, rejects: RejectsWriter,
-                 progress: Progress) -> None:
+                 progress: Progress, campaign_region: str = "US") -> None:
         self.csv, self.region, self.rejects, self.progress = csv_rows, region, rejects, progress
+        self.campaign_region = campaign_region
         self.count = 0
 
     def __iter__(self) -> Iterator[tuple[object, ...]]:
@@ -59,7 +61,7 @@ class LeadRows:
     def _stage(self, row: Row) -> tuple[object, ...] | None:
         try:
             return self._parse(row)
-        except RowError as exc:
+        except (RowError, ValueError) as exc:
             self.rejects.add(Reject(row.line, str(exc), ",".join(row.fields.values())))
             return None
 
@@ -68,8 +70,12 @@ class LeadRows:
         num = parse_lead_number(f.get("phone", ""), self.region)
         state = _state(f.get("state", ""), num.country_code)
         zip_code = _zip(f.get("zip", ""))
+        facts = number_facts(e164_int(num), self.campaign_region, state, zip_code)
+        if not facts.valid:
+            raise RowError(f"phone {f['phone'].strip()!r} is not a valid number for the "
+                           f"campaign's region {self.campaign_region}")
         custom = {k: v for k, v in f.items() if k not in ("phone", "state", "zip") and v != ""}
-        return (row.line, e164_int(num), state, zip_code, list(time_zones(num)),
+        return (row.line, facts.e164, state, zip_code, list(facts.time_zones),
                 json.dumps(custom))
 
 
@@ -95,12 +101,13 @@ async def import_leads(conn: asyncpg.Connection, path: Path, *, campaign: str, r
                        show_progress: bool | None = None) -> LeadsResult:
     if not path.is_file():
         raise ImportFileError(f"{path}: no such file")
-    cid = await store.campaign_id(conn, campaign)
+    cid, campaign_region = await store.campaign_id_region(conn, campaign)
     csv_rows = CsvRows(path, required=("phone",))
     rejects = RejectsWriter(path)
     progress = Progress(f"leads {campaign}", csv_rows.size, enabled=show_progress)
     try:
-        imported = await _load(conn, cid, LeadRows(csv_rows, region, rejects, progress), rejects)
+        rows = LeadRows(csv_rows, region, rejects, progress, campaign_region)
+        imported = await _load(conn, cid, rows, rejects)
     except BaseException:
         rejects.discard()
         raise

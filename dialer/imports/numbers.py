@@ -4,7 +4,6 @@ so that nothing on the dial path parses a number again."""
 from __future__ import annotations
 
 import phonenumbers
-from phonenumbers import timezone as pn_timezone
 
 from dialer.imports.source import RowError
 
@@ -29,12 +28,6 @@ def parse_lead_number(text: str, region: str) -> phonenumbers.PhoneNumber:
 
 def e164_int(num: phonenumbers.PhoneNumber) -> int:
     return int(f"{num.country_code}{num.national_number}")
-
-
-def time_zones(num: phonenumbers.PhoneNumber) -> tuple[str, ...]:
-    """Every IANA zone the number may be in ('Etc/Unknown' dropped)."""
-    zones = pn_timezone.time_zones_for_number(num)
-    return tuple(z for z in zones if z != "Etc/Unknown")
 
 
 _NANP_CC = {"US", "CA", "PR", "GU", "VI", "AS", "MP"}

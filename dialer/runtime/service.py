@@ -36,6 +36,7 @@ class EngineService:
         self.executor: Executor | None = None
         self.listeners: list[Callable[[object, list[Command]], None]] = []
         self.events_handled = 0
+        self.errors = 0
 
     def _state_of(self, attempt_id: str) -> str | None:
         call = self.engine.calls.get(attempt_id)
@@ -58,7 +59,11 @@ class EngineService:
         """Apply queued events until cancelled."""
         while True:
             event = await self.queue.get()
-            self.apply(event)
+            try:
+                self.apply(event)
+            except Exception:  # a defect must not stop the calls in progress
+                log.exception("event failed", event=type(event).__name__)
+                self.errors += 1
 
     def apply(self, event: object) -> list[Command]:
         """Apply one event now (also used for requests that need the result)."""

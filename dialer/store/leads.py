@@ -23,6 +23,13 @@ async def campaign_id(conn: asyncpg.Connection, name: str) -> int:
     return int(cid)
 
 
+async def campaign_id_region(conn: asyncpg.Connection, name: str) -> tuple[int, str]:
+    row = await conn.fetchrow("SELECT id, region FROM campaigns WHERE name = $1", name)
+    if row is None:
+        raise UnknownCampaign(name)
+    return int(row["id"]), str(row["region"])
+
+
 async def stage_leads(conn: asyncpg.Connection, rows: Iterable[tuple[object, ...]]) -> int:
     """Copy parsed rows into a transaction-local staging table; returns the count."""
     await conn.execute(
@@ -50,11 +57,14 @@ async def staged_duplicates(conn: asyncpg.Connection, cid: int
 
 
 async def insert_staged(conn: asyncpg.Connection, cid: int) -> int:
+    """Insert the first row of each new number, keeping the file's order (ids follow it)."""
     result = await conn.execute(
         """INSERT INTO leads (campaign_id, phone, state, zip, time_zones, custom)
-           SELECT DISTINCT ON (phone) $1, phone, state, zip, time_zones, custom
-           FROM lead_import i
-           WHERE NOT EXISTS (SELECT 1 FROM leads l WHERE l.campaign_id = $1
-                             AND l.phone = i.phone)
-           ORDER BY phone, line""", cid)
+           SELECT $1, phone, state, zip, time_zones, custom FROM (
+               SELECT DISTINCT ON (phone) line, phone, state, zip, time_zones, custom
+               FROM lead_import i
+               WHERE NOT EXISTS (SELECT 1 FROM leads l WHERE l.campaign_id = $1
+                                 AND l.phone = i.phone)
+               ORDER BY phone, line) first_rows
+           ORDER BY line""", cid)
     return int(result.split()[-1])

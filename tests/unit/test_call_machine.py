@@ -101,11 +101,18 @@ def test_hangup_while_dialing_reads_the_cause() -> None:
     assert call.outcome == "no_answer"
 
 
-def test_live_answer_starts_the_connect_deadline_and_counts_a_live_answer() -> None:
+def test_live_answer_deadline_counts_from_the_end_of_the_greeting() -> None:
+    # HUMAN-800-800: AMD heard 0.8 s of silence after the greeting before deciding.
     call, cmds = run(Call(A, 1, POLICY), (1.0, EVENTS["answered"]), (3.2, EVENTS["amd_live"]))
     assert call.state is CallState.CONNECTING and call.live
-    assert c.StartTimer(A, "connect_deadline", 5.2) in cmds
+    assert c.StartTimer(A, "connect_deadline", pytest.approx(4.4)) in cmds
     assert of(cmds, c.LedgerLiveAnswer) == [c.LedgerLiveAnswer(A, "sales")]
+
+
+def test_live_answer_without_a_silence_figure_gets_the_whole_deadline() -> None:
+    _, cmds = run(Call(A, 1, POLICY), (1.0, EVENTS["answered"]),
+                  (3.0, e.AmdDetected(A, e.AmdStatus.NOTSURE, "TOOLONG-5000")))
+    assert c.StartTimer(A, "connect_deadline", 5.0) in cmds
 
 
 def test_human_bridged_to_agent_ends_as_human_and_frees_the_agent() -> None:
