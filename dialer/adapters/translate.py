@@ -10,7 +10,8 @@ Facts from the traces that shape this:
   congested call carries Cause 0, so a Hangup while the attempt is still dialing is
   ignored and the Reason is used instead.
 * ARI attempts are originated into the Stasis app with args ``dialed``: their
-  StasisStart means answered, and the Dial event's dialstatus gives the failures.
+  StasisStart means answered; the Dial event's dialstatus gives busy and congestion,
+  and a ring timeout shows only as ChannelDestroyed with cause 19.
 * After Stasis(dialer,${AMDSTATUS},${AMDCAUSE}) the StasisStart args are the AMD
   verdict; a channel that entered Stasis from the dialplan sends StasisEnd, but no
   ChannelDestroyed, when it hangs up.
@@ -129,9 +130,9 @@ class Translator:
         return self._gone(ev.channel.id)
 
     def _destroyed(self, ev: object) -> list[object]:
+        """While dialing, busy and congestion were already told by the Dial event (the
+        ``;1`` cause is 0); a ring timeout has no such Dial status, only cause 19."""
         assert isinstance(ev, ari.ChannelDestroyed)
-        if self._is_dialing(ev.channel.id):
-            return []  # a failure: the Dial event's dialstatus says which
         return self._gone(ev.channel.id, ev.cause, ev.cause_txt)
 
     def _dial(self, ev: object) -> list[object]:

@@ -78,10 +78,9 @@ class Agents:
 
 
 async def run_demo(options: DemoOptions, out: TextIO = sys.stdout) -> int:
+    from dialer.obs.logging import configure_logging
     from dialer.store import embedded
     from dialer.store.migrate import migrate
-
-    from dialer.obs.logging import configure_logging
 
     configure_logging("console", "warning")
     started = time.monotonic()

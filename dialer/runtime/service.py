@@ -21,6 +21,7 @@ from dialer.core.call import CallPolicy
 from dialer.core.campaign import Engine
 from dialer.core.commands import Command, Originate
 from dialer.core.errors import IllegalTransition
+from dialer.runtime.reconcile import gone_calls
 
 log = structlog.get_logger("dialer.engine")
 
@@ -36,6 +37,7 @@ class EngineService:
         self.executor: Executor | None = None
         self.listeners: list[Callable[[object, list[Command]], None]] = []
         self.events_handled = 0
+        self.dialed_at: dict[str, float] = {}
         self.errors = 0
 
     def _state_of(self, attempt_id: str) -> str | None:
@@ -82,6 +84,9 @@ class EngineService:
             log.warning("event ignored", error=str(exc), event=type(event).__name__)
             return []
         self.events_handled += 1
+        aid = getattr(event, "attempt_id", None)
+        if isinstance(aid, str) and aid not in self.engine.calls:
+            self.dialed_at.pop(aid, None)
         self.executor.run(cmds)
         for listener in self.listeners:
             listener(event, cmds)
@@ -95,9 +100,20 @@ class EngineService:
 
         self.executor.tasks.submit(key, job)
 
+    async def reconcile(self, live_channels: list[str], before: float) -> int:
+        """End the calls whose channels Asterisk no longer has; returns how many."""
+        events = gone_calls(self.engine.calls, live_channels, self.dialed_at, before)
+        for event in events:
+            self.feed(event)
+        if events:
+            log.warning("calls ended by reconciliation", count=len(events))
+        return len(events)
+
     def originate(self, order: Originate, policy: CallPolicy) -> None:
         assert self.executor is not None
-        cmds = self.engine.originate(order, policy, self.clock.now())
+        now = self.clock.now()
+        self.dialed_at[order.attempt_id] = now
+        cmds = self.engine.originate(order, policy, now)
         self.executor.run(cmds)
         for listener in self.listeners:
             listener(order, cmds)

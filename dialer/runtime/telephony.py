@@ -7,6 +7,7 @@ import asyncio
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from typing import Any
 
 import aiohttp
 
@@ -39,15 +40,38 @@ def _on_state(connected: dict[str, bool], callback: StateCallback | None
     return note
 
 
+async def _reconcile_ami(ami: AmiClient, service: EngineService, before: float) -> None:
+    channels = await ami.channels()
+    await service.reconcile([ch.uniqueid for ch in channels], before)
+
+
+async def _reconcile_ari(ari: AriClient, service: EngineService, before: float) -> None:
+    channels = await ari.list_channels()
+    await service.reconcile([ch.id for ch in channels], before)
+
+
+def _after_reconnect(service: EngineService, key: str, job: Callable[[], Any]) -> None:
+    if service.executor is not None:
+        service.executor.tasks.submit(key, job)
+
+
 async def _pump_ami(ami: AmiClient, service: EngineService) -> None:
     async for item in ami.events():
-        if not isinstance(item, (Connected, Disconnected)):
+        if isinstance(item, Connected) and item.session > 1:
+            before = service.clock.now()
+            _after_reconnect(service, "reconcile:ami",
+                             lambda b=before: _reconcile_ami(ami, service, b))
+        elif not isinstance(item, (Connected, Disconnected)):
             service.feed_ami(item)
 
 
-async def _pump_ari(stream: AriEventStream, service: EngineService) -> None:
+async def _pump_ari(stream: AriEventStream, ari: AriClient, service: EngineService) -> None:
     async for item in stream.events():
-        if not isinstance(item, (Connected, Disconnected)):
+        if isinstance(item, Connected) and item.session > 1:
+            before = service.clock.now()
+            _after_reconnect(service, "reconcile:ari",
+                             lambda b=before: _reconcile_ari(ari, service, b))
+        elif not isinstance(item, (Connected, Disconnected)):
             service.feed_ari(item)
 
 
@@ -62,7 +86,8 @@ async def connect(tg: asyncio.TaskGroup, service: EngineService, *, ami: AmiConf
     ami_client = AmiClient(ami, on_state=note) if ami is not None else None
     stream = AriEventStream(ari, session, on_state=note)
     tel = Telephony(ami_client, AriClient(ari, session), stream, connected)
-    tasks = [tg.create_task(stream.run()), tg.create_task(_pump_ari(stream, service))]
+    tasks = [tg.create_task(stream.run()),
+             tg.create_task(_pump_ari(stream, tel.ari, service))]
     if ami_client is not None:
         tasks += [tg.create_task(ami_client.run()), tg.create_task(_pump_ami(ami_client, service))]
     try:
