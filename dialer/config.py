@@ -72,7 +72,8 @@ class AgiConfig:
 @dataclass(frozen=True)
 class HttpConfig:
     host: str = setting("127.0.0.1", doc="API, /metrics and wallboard listen address")
-    port: int = setting(8080, doc="API, /metrics and wallboard port", min=1, max=65535)
+    port: int = setting(8080, doc="API, /metrics and wallboard port (0: any free port)",
+                        min=0, max=65535)
 
 
 @dataclass(frozen=True)
