@@ -70,6 +70,9 @@ async def import_list(conn: asyncpg.Connection, *, name: str, kind: str, scope: 
     if kind not in KINDS:
         raise ListError(f"unknown list kind {kind!r} (expected one of {', '.join(KINDS)})")
     async with conn.transaction():
+        # Row triggers announce single additions; a whole new version is announced
+        # once, by the swap of current_version.
+        await conn.execute("SET LOCAL dialer.bulk_load = 'on'")
         list_id = await _ensure_list(conn, name, kind, scope)
         version, vid = await _new_version(conn, list_id, source)
         result = await conn.copy_records_to_table(

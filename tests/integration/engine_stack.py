@@ -109,7 +109,7 @@ async def login(app: DialerApp, agents: int) -> None:
 async def engine_stack(dsn: str, tmp: Path, numbers: list[str], *, agents: int = 2,
                        via: str = "ami", mode: str = "progressive", speed: float = 20.0,
                        machine_action: str = "hangup", dnc: list[str] | None = None,
-                       seed: int = 3) -> AsyncIterator[Running]:
+                       seed: int = 3, app_dsn: str | None = None) -> AsyncIterator[Running]:
     conn = await asyncpg.connect(dsn)
     await load(conn, tmp, numbers, name="test", mode=mode, via=via,
                machine_action=machine_action, dnc=dnc or [])
@@ -122,7 +122,7 @@ async def engine_stack(dsn: str, tmp: Path, numbers: list[str], *, agents: int =
     sim = SimAsterisk(seed=seed, speed=speed, on_wrapup_done=wrapped_up)
     try:
         async with sim.running() as running:
-            app = DialerApp(config_for(running), dsn,
+            app = DialerApp(config_for(running), app_dsn or dsn,
                             hooks=AppHooks(compliance_skew=demo_skew()))
             hold["app"] = app
             stop = asyncio.Event()

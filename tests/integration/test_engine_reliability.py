@@ -14,6 +14,7 @@ import asyncpg
 import pytest
 
 from tests.integration.engine_stack import engine_stack, load
+from tests.pgproxy import Proxy, socket_of, through
 
 ROOT = Path(__file__).resolve().parents[2]
 # `dialer run`, with the compliance clock at the demo's hour (20:30 in New York), so the
@@ -72,6 +73,34 @@ async def test_asterisk_restart_loses_calls_and_the_engine_ends_them(db_dsn, tmp
         await run.sim.restart()
         await run.wait_leads_done(timeout=90)
         await _attempt_invariants(run.conn)
+
+
+@pytest.mark.timeout(120)
+async def test_postgres_outage_stops_dialing_and_keeps_the_writes(db_dsn, tmp_path):
+    proxy = Proxy(socket_of(db_dsn))
+    await proxy.start()
+    try:
+        async with engine_stack(db_dsn, tmp_path, NUMBERS, agents=4, mode="power",
+                                app_dsn=through(db_dsn, proxy)) as run:
+            await _some_calls_up(run)
+            proxy.cut()
+            writer = run.parts.writer
+            async with asyncio.timeout(15):
+                while writer.db_up:
+                    await asyncio.sleep(0.05)
+            placed = sum(d.stats.placed for d in run.parts.dialers.values())
+            async with asyncio.timeout(30):  # the calls in progress finish
+                while run.parts.service.engine.calls:
+                    await asyncio.sleep(0.05)
+            await asyncio.sleep(1.0)
+            assert sum(d.stats.placed for d in run.parts.dialers.values()) == placed
+            assert writer.pending > 0
+            proxy.restore()
+            await run.wait_leads_done(timeout=90)
+            await _attempt_invariants(run.conn)
+            assert await run.conn.fetchval("SELECT count(*) FROM call_attempts") == len(NUMBERS)
+    finally:
+        await proxy.close()
 
 
 def _config(path: Path, dsn: str, ami: int, ari: int) -> Path:
