@@ -12,7 +12,7 @@ import os
 import socket
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import asyncpg
@@ -21,17 +21,25 @@ import structlog
 from dialer.adapters.ami.types import AmiConfig as AmiClientConfig
 from dialer.adapters.ari.client import AriConfig as AriClientConfig
 from dialer.adapters.executor import Clock, Executor
+from dialer.api.app import create_app, serving
+from dialer.api.auth import TokenAuth
 from dialer.campaigns import campaign_from_mapping
 from dialer.config import Config
 from dialer.core.campaign import Engine
 from dialer.core.compliance import parse_campaign_rules
+from dialer.core.compliance.rules import RulesTable, parse_rules_table
+from dialer.core.errors import ConfigError
 from dialer.obs import metrics
-from dialer.runtime import telephony
+from dialer.obs.loop_lag import LoopLagSampler
+from dialer.runtime import gauges, telephony
 from dialer.runtime.agents import AgentRecords
+from dialer.runtime.control import EngineControl
 from dialer.runtime.dialing import CampaignDialer, CampaignSetup, DialerDeps
 from dialer.runtime.occupancy import Occupancy
+from dialer.runtime.recent import Recent
 from dialer.runtime.service import EngineService
 from dialer.runtime.sinks import MetricsFeed, Sinks
+from dialer.schema import load_yaml_file
 from dialer.store import agents as store_agents
 from dialer.store import hopper
 from dialer.store.attempts import AttemptWriter
@@ -63,6 +71,7 @@ class Parts:
     service: EngineService
     sinks: Sinks
     occupancy: Occupancy
+    records: AgentRecords
     tel: telephony.Telephony | None = None
     dialers: dict[str, CampaignDialer] = field(default_factory=dict)
 
@@ -82,7 +91,8 @@ async def check_schema(pool: asyncpg.Pool) -> None:
                            f"{latest}: run `dialer db migrate`")
 
 
-async def load_campaigns(pool: asyncpg.Pool, names: list[str]) -> list[CampaignSetup]:
+async def load_campaigns(pool: asyncpg.Pool, names: list[str],
+                         table: RulesTable | None = None) -> list[CampaignSetup]:
     rows = await pool.fetch("SELECT id, name, status, definition FROM campaigns "
                             "WHERE status = 'active' OR name = ANY($1::text[]) ORDER BY id",
                             names)
@@ -91,7 +101,8 @@ async def load_campaigns(pool: asyncpg.Pool, names: list[str]) -> list[CampaignS
         raw = json.loads(row["definition"])
         compliance = raw.pop("compliance", {}) or {}
         definition = campaign_from_mapping({**raw, **compliance}, f"campaigns.{row['name']}")
-        rules = parse_campaign_rules(compliance, f"campaigns.{row['name']}", name=row["name"])
+        rules = parse_campaign_rules(compliance, f"campaigns.{row['name']}", name=row["name"],
+                                     table=table)
         setups.append(CampaignSetup(row["id"], definition, rules, row["status"]))
     return setups
 
@@ -105,6 +116,9 @@ class DialerApp:
         self.engine_id = cfg.engine.engine_id or default_engine_id()
         self.parts: Parts | None = None
         self.started = asyncio.Event()
+        self.recent: Recent
+        self.http_port: int | None = None
+        self.rules_table = load_rules_table(cfg.compliance.rules_file)
 
     async def run(self, stop: asyncio.Event) -> None:
         cfg = self.cfg
@@ -116,7 +130,8 @@ class DialerApp:
             await pool.close()
 
     async def _run_with(self, pool: asyncpg.Pool, stop: asyncio.Event) -> None:
-        compliance = ComplianceFilter(staleness=self.cfg.compliance.staleness)
+        compliance = ComplianceFilter(staleness=self.cfg.compliance.staleness,
+                                      reload_interval=self.cfg.compliance.reload_interval)
         await compliance.start(pool)
         writer = AttemptWriter(pool, max_buffer=self.cfg.database.write_buffer,
                                on_write=lambda s: metrics.observe_db_write("attempt", s))
@@ -127,8 +142,9 @@ class DialerApp:
                                lambda key, job: self._submit(key, job))
         self.parts = Parts(pool, compliance, writer, service,
                            Sinks(writer, compliance, records.agent_id),
-                           Occupancy(service.clock.now))
-        service.listeners += [self.parts.occupancy, records]
+                           Occupancy(service.clock.now), records)
+        self.recent = Recent(service.clock.now)
+        service.listeners += [self.parts.occupancy, records, self.recent.listener]
         await store_agents.close_all_sessions(pool, "engine restart")
         await hopper.sweep_expired_leases(pool, service.clock.wall())
         try:
@@ -162,16 +178,37 @@ class DialerApp:
             p.service.executor = Executor(ami=tel.ami, ari=tel.ari, app=self.cfg.ari.app,
                                           clock=p.service.clock, feed=p.service.feed,
                                           attempts=p.sinks, ledgers=p.sinks)
-            tasks = [tg.create_task(p.service.run())]
+            tasks = [tg.create_task(p.service.run()), tg.create_task(gauges.run(p)),
+                     tg.create_task(LoopLagSampler().run())]
             tasks += await self._start_dialers(tg)
             p.service.listeners.append(MetricsFeed(p.service.clock.now))
-            self.started.set()
-            if self.hooks.on_started is not None:
-                tasks.append(tg.create_task(self.hooks.on_started(self)))
-            await stop.wait()
-            await self.drain()
+            async with serving(create_app(EngineControl(self), self._auth()),
+                               self.cfg.http.host, self.cfg.http.port) as port:
+                self.http_port = port
+                self.started.set()
+                log.info("engine started", http_port=port, campaigns=len(p.dialers))
+                if self.hooks.on_started is not None:
+                    tasks.append(tg.create_task(self.hooks.on_started(self)))
+                await stop.wait()
+                await self.drain()
             for task in tasks:
                 task.cancel()
+
+    def _auth(self) -> TokenAuth:
+        return TokenAuth.from_config(self.cfg.api.tokens, os.environ)
+
+    def schedule_callback(self, attempt_id: str, agent: str, due: datetime) -> None:
+        """An agent asked to call this lead back at ``due``."""
+        p = self.parts
+        assert p is not None
+
+        async def job() -> None:
+            row = await p.pool.fetchrow("SELECT lead_id, campaign_id FROM call_attempts "
+                                        "WHERE id = $1::uuid", attempt_id)
+            if row is not None and row["lead_id"] is not None:
+                await store_agents.schedule_callback(p.pool, row["lead_id"], row["campaign_id"],
+                                                     p.records.agent_id(agent), due)
+        self._submit(f"callback:{attempt_id}", job)
 
     async def _start_dialers(self, tg: asyncio.TaskGroup) -> list[asyncio.Task[None]]:
         p = self.parts
@@ -181,9 +218,11 @@ class DialerApp:
                           lease_s=self.cfg.engine.lease, hopper_size=self.cfg.engine.hopper_size,
                           interval=self.cfg.engine.pacing_interval,
                           compliance_skew=self.hooks.compliance_skew,
-                          on_block=_count_blocks, telephony_up=self._telephony_up)
+                          on_block=self._blocked, telephony_up=self._telephony_up)
         tasks = []
-        for setup in await load_campaigns(p.pool, list(self.cfg.engine.campaigns)):
+        campaigns = await load_campaigns(p.pool, list(self.cfg.engine.campaigns),
+                                         self.rules_table)
+        for setup in campaigns:
             dialer = CampaignDialer(setup, deps)
             p.dialers[setup.name] = dialer
             p.sinks.dialers[setup.name] = dialer
@@ -202,6 +241,11 @@ class DialerApp:
         if tel is None or not tel.connected.get("ari"):
             return False
         return via == "ari" or bool(tel.connected.get("ami"))
+
+    def _blocked(self, campaign: str, reasons: tuple[str, ...]) -> None:
+        for reason in reasons:
+            metrics.record_compliance_block(reason)
+        self.recent.block(campaign, reasons)
 
     async def drain(self) -> None:
         """Stop dialing, let live calls end (up to drain_timeout), give leases back."""
@@ -222,9 +266,15 @@ class DialerApp:
         log.info("drained", calls_left=len(p.service.engine.calls))
 
 
-def _count_blocks(campaign: str, reasons: tuple[str, ...]) -> None:
-    for reason in reasons:
-        metrics.record_compliance_block(reason)
+def load_rules_table(path: str | None) -> RulesTable | None:
+    """The operator's rules table (compliance.rules_file), or None for the packaged one."""
+    if path is None:
+        return None
+    located = load_yaml_file(path)
+    try:
+        return parse_rules_table(located.data, "rules")
+    except ConfigError as err:
+        raise StartupError(str(located.locate(err))) from None
 
 
 def _observer_of(dialer: CampaignDialer) -> Callable[[object, list[Any]], None]:

@@ -64,7 +64,7 @@ class EngineService:
             try:
                 self.apply(event)
             except Exception:  # a defect must not stop the calls in progress
-                log.exception("event failed", event=type(event).__name__)
+                log.exception("event failed", kind=type(event).__name__)
                 self.errors += 1
 
     def apply(self, event: object) -> list[Command]:

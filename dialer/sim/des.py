@@ -233,9 +233,9 @@ class Simulation:
         call.waiting = False
         self._talking[agent] = now
         human = call.plan.outcome is Outcome.HUMAN
+        self._minute.append((now, False))
         if human:
             self._record(abandoned=False)
-            self._minute.append((now, False))
         self._talk_start[agent] = (now, human)
         length = call.plan.talk_s if human else call.plan.greeting_s
         self._push(now + length, TALK_END, agent)

@@ -61,15 +61,16 @@ class AmiProbe:
             left = deadline - loop.time()
             if left <= 0 or self.closed:
                 raise TimeoutError("no matching AMI message")
-            await self._read(left)
+            await self.read(left)
 
     async def read_until_closed(self, timeout: float = 5.0) -> None:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         while not self.closed and loop.time() < deadline:
-            await self._read(deadline - loop.time())
+            await self.read(deadline - loop.time())
 
-    async def _read(self, timeout: float) -> None:
+    async def read(self, timeout: float) -> None:
+        """Read whatever arrives within ``timeout`` seconds into :attr:`seen`."""
         try:
             data = await asyncio.wait_for(self.reader.read(1 << 16), timeout)
         except TimeoutError:

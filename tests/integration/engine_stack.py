@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import hashlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -15,7 +16,7 @@ import asyncpg
 
 from dialer.app import AppHooks, DialerApp
 from dialer.campaigns import parse_campaign
-from dialer.config import Config
+from dialer.config import ApiConfig, ApiToken, Config
 from dialer.core import events as e
 from dialer.core.agent import AgentState
 from dialer.demo.run import demo_skew
@@ -50,6 +51,10 @@ class Running:
     conn: asyncpg.Connection
 
     @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.app.http_port}"
+
+    @property
     def parts(self) -> Any:
         assert self.app.parts is not None
         return self.app.parts
@@ -82,10 +87,22 @@ async def load(conn: asyncpg.Connection, tmp: Path, numbers: list[str], *, name:
                          region="US", show_progress=False)
 
 
+SUPERVISOR_TOKEN = "supervisor-token-for-tests"
+AGENT_TOKENS = {f"agent{i}": f"agent{i}-token-for-tests" for i in range(1, 5)}
+
+
+def _tokens() -> list[ApiToken]:
+    def sha(text: str) -> str:
+        return hashlib.sha256(text.encode()).hexdigest()
+    agents = [ApiToken(role="agent", sha256=sha(t), agent=a) for a, t in AGENT_TOKENS.items()]
+    return [ApiToken(role="supervisor", sha256=sha(SUPERVISOR_TOKEN)), *agents]
+
+
 def config_for(sim: SimAsterisk) -> Config:
     cfg = Config()
     return dataclasses.replace(
-        cfg, ami=dataclasses.replace(cfg.ami, port=sim.ami_port, secret="dialer-secret",
+        cfg, api=ApiConfig(tokens=_tokens()), http=dataclasses.replace(cfg.http, port=0),
+        ami=dataclasses.replace(cfg.ami, port=sim.ami_port, secret="dialer-secret",
                                      ping_interval=1.0, ping_timeout=1.0, reconnect_max=1.0),
         ari=dataclasses.replace(cfg.ari, url=f"http://127.0.0.1:{sim.ari_port}",
                                 password="dialer-secret"),
@@ -109,14 +126,15 @@ async def login(app: DialerApp, agents: int) -> None:
 async def engine_stack(dsn: str, tmp: Path, numbers: list[str], *, agents: int = 2,
                        via: str = "ami", mode: str = "progressive", speed: float = 20.0,
                        machine_action: str = "hangup", dnc: list[str] | None = None,
-                       seed: int = 3, app_dsn: str | None = None) -> AsyncIterator[Running]:
+                       seed: int = 3, app_dsn: str | None = None,
+                       auto_wrapup: bool = True) -> AsyncIterator[Running]:
     conn = await asyncpg.connect(dsn)
     await load(conn, tmp, numbers, name="test", mode=mode, via=via,
                machine_action=machine_action, dnc=dnc or [])
     hold: dict[str, DialerApp] = {}
 
     async def wrapped_up(agent: str, info: dict[str, Any]) -> None:
-        if "app" in hold and hold["app"].parts is not None:
+        if auto_wrapup and "app" in hold and hold["app"].parts is not None:
             hold["app"].parts.service.feed(e.AgentDisposition(agent, "done"))
 
     sim = SimAsterisk(seed=seed, speed=speed, on_wrapup_done=wrapped_up)

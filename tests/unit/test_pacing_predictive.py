@@ -8,6 +8,7 @@ import pytest
 
 from dialer.core.pacing import Estimates, Learner, Ledger, Predictive, Snapshot
 from dialer.core.pacing.estimates import conditional_table
+from dialer.core.pacing.predictive import LedgerControl
 
 NOW = 10_000.0
 
@@ -138,3 +139,25 @@ def test_small_team_is_never_dialled_far_beyond_its_agents() -> None:
 
 def test_zero_agents_get_no_calls_even_with_estimates() -> None:
     assert Predictive().decide(snap()).calls == 0
+
+
+def test_ledger_control_plans_for_less_loss_when_headroom_is_below_the_reserve() -> None:
+    control = LedgerControl(spend_s=300.0, integral_s=900.0)
+    roomy = control.rate(0.03, headroom=40.0, live_rate=1.0)
+    tight = control.rate(0.03, headroom=0.0, live_rate=1.0)
+    assert tight < 0.03 < roomy
+
+
+def test_ledger_control_integral_raises_the_rate_while_headroom_stays_above_reserve() -> None:
+    control = LedgerControl(spend_s=300.0, integral_s=900.0)
+    before = control.rate(0.03, 30.0, 1.0)
+    for t in range(0, 1800, 10):
+        control.integrate(float(t), control.error(0.03, 30.0, 1.0))
+    assert control.rate(0.03, 30.0, 1.0) > before
+
+
+def test_ledger_control_integral_is_frozen_outside_predictive_mode() -> None:
+    control = LedgerControl(spend_s=300.0, integral_s=900.0)
+    for t in range(0, 1800, 10):
+        control.integrate(float(t), None)
+    assert control.log_u == 0.0

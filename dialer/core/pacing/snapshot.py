@@ -43,6 +43,7 @@ class Snapshot:
     ledger: the regulatory window (30 days in the US); today / last_minute: the
         calendar day and the last 60 s, as the VICIdial-style baseline needs them.
     dialed_last_minute: calls placed in the last 60 s.
+    shift_fraction: the elapsed share of the working day (the baseline tapers on it).
     """
 
     now: float
