@@ -61,6 +61,7 @@ class AppHooks:
     compliance_skew: timedelta = timedelta(0)
     on_started: Callable[[DialerApp], Awaitable[None]] | None = None
     ami_auth: str = "md5"
+    samples: bool = False  # keep answer-to-bridge samples (benchmarks)
 
 
 @dataclass
@@ -181,7 +182,8 @@ class DialerApp:
             tasks = [tg.create_task(p.service.run()), tg.create_task(gauges.run(p)),
                      tg.create_task(LoopLagSampler().run())]
             tasks += await self._start_dialers(tg)
-            p.service.listeners.append(MetricsFeed(p.service.clock.now))
+            self.metrics_feed = MetricsFeed(p.service.clock.now, keep_samples=self.hooks.samples)
+            p.service.listeners.append(self.metrics_feed)
             async with serving(create_app(EngineControl(self), self._auth()),
                                self.cfg.http.host, self.cfg.http.port) as port:
                 self.http_port = port

@@ -58,7 +58,9 @@ class PacingSettings:
     max_dial_level: float = setting(5.0, doc="ceiling on calls in flight per agent",
                                     min=1.0, max=20.0)
     broadcast_lines: int = setting(10, doc="broadcast mode: calls kept in flight",
-                                   min=1, max=1000)
+                                   min=1, max=10_000)
+    max_cps: float = setting(50.0, doc="most calls placed per second (the trunk's limit)",
+                             min=0.1, max=10_000)
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,14 @@ def register(sub: SubParsers, bench: SubParsers) -> None:
     demo.add_argument("--agents", type=int, default=6, help="simulated agents")
     demo.add_argument("--leads", type=int, default=300, help="demo leads to load")
     demo.set_defaults(func=lambda a: run_async(_demo(a)))
+    b = bench.add_parser("engine", help="one engine against the simulated Asterisk")
+    b.add_argument("--seconds", type=float, default=60.0, help="measured seconds (60)")
+    b.add_argument("--warmup", type=float, default=20.0, help="seconds before measuring (20)")
+    b.add_argument("--lines", type=int, default=1200, help="broadcast calls kept up (1200)")
+    b.add_argument("--cps", type=float, default=150.0, help="originates per second cap (150)")
+    b.add_argument("--agents", type=int, default=50, help="simulated agents (50)")
+    b.add_argument("--json", action="store_true", help="print one JSON object")
+    b.set_defaults(func=lambda a: run_async(_bench(a)))
     run = sub.add_parser("run", help="run every active campaign")
     add_config_option(run)
     run.set_defaults(func=lambda a: run_async(_run(a)))
@@ -30,6 +38,17 @@ async def _demo(args: argparse.Namespace) -> int:
                        "--leads at least 10")
     return await run_demo(DemoOptions(seconds=args.seconds, speed=args.speed,
                                       agents=args.agents, leads=args.leads))
+
+
+async def _bench(args: argparse.Namespace) -> int:
+    from dialer.runtime.bench import BenchOptions, print_figures, run_bench
+
+    if min(args.seconds, args.lines, args.cps, args.agents) <= 0 or args.warmup < 0:
+        raise CliError("--seconds, --lines, --cps and --agents must be positive")
+    figures = await run_bench(BenchOptions(seconds=args.seconds, warmup=args.warmup,
+                                           lines=args.lines, cps=args.cps, agents=args.agents))
+    print_figures(figures, args.json)
+    return 0
 
 
 async def _run(args: argparse.Namespace) -> int:

@@ -131,7 +131,8 @@ _HEAD = (f"{'agents':>6} {'pacer':<14} {'talk min/agent-h':>16} {'occupancy':>9}
 
 def _table(scenario: Scenario, args: argparse.Namespace,
            groups: Sequence[list[ShiftResult]]) -> str:
-    lines = [f"scenario {scenario.name}: {scenario.shift_s / 3600.0:g} h, {args.seeds} seeds, "
+    seeds = f"{args.seeds} seed" + ("s" if args.seeds != 1 else "")
+    lines = [f"scenario {scenario.name}: {scenario.shift_s / 3600.0:g} h, {seeds}, "
              f"abandon limit {100 * scenario.abandon_limit:g}%, worst rolling "
              f"window {args.window:g} min", _HEAD]
     for g in groups:

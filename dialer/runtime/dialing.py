@@ -73,6 +73,26 @@ class DialerDeps:
     telephony_up: Callable[[str], bool] = lambda via: True
 
 
+class TokenBucket:
+    """At most ``rate`` calls per second, with a one-second burst."""
+
+    def __init__(self, rate: float) -> None:
+        self.rate = rate
+        self.tokens = rate
+        self.at: float | None = None
+
+    def take(self, want: int, now: float) -> int:
+        if self.at is not None:
+            self.tokens = min(self.rate, self.tokens + (now - self.at) * self.rate)
+        self.at = now
+        granted = max(0, min(want, int(self.tokens)))
+        self.tokens -= granted
+        return granted
+
+    def give_back(self, unused: int) -> None:
+        self.tokens = min(self.rate, self.tokens + unused)
+
+
 @dataclass
 class DialerStats:
     placed: int = 0
@@ -99,6 +119,7 @@ class CampaignDialer:
         self.wake = asyncio.Event()
         self.leads: dict[str, LeasedLead] = {}
         self.dialing_enabled = True
+        self.bucket = TokenBucket(d.pacing.max_cps)
 
     @property
     def clock(self) -> Clock:
@@ -133,10 +154,13 @@ class CampaignDialer:
         decision = self._broadcast_lines() if self.broadcast else \
             self.pacer.decide(self.snapshot(now))
         self.stats.last = decision
-        if decision.calls <= 0:
+        want = self.bucket.take(decision.calls, now)
+        if want <= 0:
             return 0
-        await self._refill(decision.calls)
-        return self._place(decision.calls, now)
+        await self._refill(want)
+        placed = self._place(want, now)
+        self.bucket.give_back(want - placed)
+        return placed
 
     def _place(self, want: int, now: float) -> int:
         placed = 0

@@ -49,10 +49,12 @@ class Sinks:
 class MetricsFeed:
     """Turns the core's commands into counters and the answer-to-bridge histogram."""
 
-    def __init__(self, clock_now: Any) -> None:
+    def __init__(self, clock_now: Any, keep_samples: bool = False) -> None:
         self._now = clock_now
         self._live_at: dict[str, float] = {}
         self._campaign: dict[str, str] = {}
+        self.keep_samples = keep_samples
+        self.bridge_samples: list[float] = []
 
     def __call__(self, event: object, cmds: list[c.Command]) -> None:
         now = self._now()
@@ -74,4 +76,7 @@ class MetricsFeed:
         if fields.get("live_answer"):
             self._live_at[cmd.attempt_id] = now
         if "bridged_at" in fields and cmd.attempt_id in self._live_at:
-            metrics.observe_answer_to_bridge(now - self._live_at.pop(cmd.attempt_id))
+            seconds = now - self._live_at.pop(cmd.attempt_id)
+            metrics.observe_answer_to_bridge(seconds)
+            if self.keep_samples:
+                self.bridge_samples.append(seconds)

@@ -60,7 +60,8 @@ async def test_good_rows_import_and_bad_rows_are_rejected_with_line_and_reason(c
     assert "unknown state" in reasons[6]
     assert "phone is empty" in reasons[8]
     assert "fields" in reasons[9]
-    rows = await conn.fetch("SELECT phone, state, zip, custom, time_zones FROM leads ORDER BY phone")
+    rows = await conn.fetch(
+        "SELECT phone, state, zip, custom, time_zones FROM leads ORDER BY phone")
     assert [(r["phone"], r["state"], r["zip"]) for r in rows] == [
         (12125550101, "NY", "10001"), (14155550198, "CA", "94110")]
     assert rows[0]["custom"] == '{"first_name": "Ann"}'

@@ -43,9 +43,10 @@ async def test_failing_migration_leaves_nothing_behind(db_dsn, tmp_path: Path) -
     (tmp_path / "900_broken.sql").write_text("CREATE TABLE half_done (x int);\nSELECT nonsense(;\n")
     conn = await asyncpg.connect(db_dsn)
     try:
-        with pytest.raises(MigrationError, match="900_broken.sql failed"):
+        with pytest.raises(MigrationError, match=r"900_broken\.sql failed"):
             await migrate(conn, tmp_path)
         assert await conn.fetchval("SELECT to_regclass('half_done')") is None
-        assert await conn.fetchval("SELECT count(*) FROM schema_migrations WHERE version = 900") == 0
+        count = "SELECT count(*) FROM schema_migrations WHERE version = 900"
+        assert await conn.fetchval(count) == 0
     finally:
         await conn.close()

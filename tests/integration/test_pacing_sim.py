@@ -87,3 +87,11 @@ def test_a_human_that_amd_calls_a_machine_is_an_abandoned_live_answer(
     result = run(scenario, "progressive", 0)
     assert result.live > 0 and result.abandoned == result.live
     assert result.talk_min_per_agent_hour == 0
+
+
+def test_a_fall_in_the_human_rate_mid_shift_keeps_abandonment_under_the_limit() -> None:
+    # human answers fall from 30% to 10% at hour 3, while agents pause and join
+    scenario = load_scenario(SCENARIOS / "shift_change.yaml").with_hours(4.0)
+    result = run(scenario, "predictive", 0)
+    assert result.live > 1000
+    assert result.abandon_rate <= 0.03
