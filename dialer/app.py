@@ -18,6 +18,7 @@ from typing import Any
 import asyncpg
 import structlog
 
+from dialer.adapters.agi.server import FastAgiServer
 from dialer.adapters.ami.types import AmiConfig as AmiClientConfig
 from dialer.adapters.ari.client import AriConfig as AriClientConfig
 from dialer.adapters.executor import Clock, Executor
@@ -33,6 +34,7 @@ from dialer.obs import metrics
 from dialer.obs.loop_lag import LoopLagSampler
 from dialer.runtime import gauges, telephony
 from dialer.runtime.agents import AgentRecords
+from dialer.runtime.agi_hooks import AgiHooks
 from dialer.runtime.control import EngineControl
 from dialer.runtime.dialing import CampaignDialer, CampaignSetup, DialerDeps
 from dialer.runtime.occupancy import Occupancy
@@ -119,6 +121,7 @@ class DialerApp:
         self.started = asyncio.Event()
         self.recent: Recent
         self.http_port: int | None = None
+        self.agi_port: int | None = None
         self.rules_table = load_rules_table(cfg.compliance.rules_file)
 
     async def run(self, stop: asyncio.Event) -> None:
@@ -184,9 +187,11 @@ class DialerApp:
             tasks += await self._start_dialers(tg)
             self.metrics_feed = MetricsFeed(p.service.clock.now, keep_samples=self.hooks.samples)
             p.service.listeners.append(self.metrics_feed)
-            async with serving(create_app(EngineControl(self), self._auth()),
-                               self.cfg.http.host, self.cfg.http.port) as port:
-                self.http_port = port
+            agi = FastAgiServer(AgiHooks(p.service.feed).handlers(), host=self.cfg.agi.host,
+                                port=self.cfg.agi.port, max_sessions=self.cfg.agi.max_sessions)
+            async with agi, serving(create_app(EngineControl(self), self._auth()),
+                                    self.cfg.http.host, self.cfg.http.port) as port:
+                self.http_port, self.agi_port = port, agi.port
                 self.started.set()
                 log.info("engine started", http_port=port, campaigns=len(p.dialers))
                 if self.hooks.on_started is not None:

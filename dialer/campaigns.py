@@ -50,6 +50,8 @@ class AmdSettings:
     enabled: bool = setting(True, doc="run AMD in the dialplan before connecting")
     machine_action: Literal["hangup", "message"] = setting(
         "hangup", doc="on a machine: hang up, or wait for the beep and play the message")
+    report: Literal["stasis", "agi"] = setting(
+        "stasis", doc="how the dialplan reports AMD: Stasis args, or the FastAGI hook first")
 
 
 @dataclass(frozen=True)

@@ -65,7 +65,7 @@ class AriConfig:
 @dataclass(frozen=True)
 class AgiConfig:
     host: str = setting("127.0.0.1", doc="FastAGI listen address")
-    port: int = setting(4573, doc="FastAGI listen port", min=1, max=65535)
+    port: int = setting(4573, doc="FastAGI listen port (0: any free port)", min=0, max=65535)
     max_sessions: int = setting(500, doc="concurrent FastAGI sessions", min=1, max=100_000)
 
 

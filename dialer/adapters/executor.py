@@ -283,12 +283,7 @@ class Executor:
         self.tasks.submit(f"agent:{cmd.agent}", lambda: self._agent_up(cmd, channel))
 
     async def _agent_up(self, cmd: c.CallAgentPhone, channel: str) -> None:
-        bridge = agent_bridge_id(cmd.agent)
-        try:
-            await self.ari.create_bridge(bridge, "mixing")  # type: ignore[attr-defined]
-        except AriError as exc:
-            if exc.status != 409:  # 409: the bridge is there already
-                raise
+        await self._ensure_bridge(cmd.agent)
         try:
             await self.ari.originate(AriOriginate(  # type: ignore[attr-defined]
                 endpoint=cmd.endpoint, channel_id=channel, app=self.app,
@@ -297,10 +292,21 @@ class Executor:
             self.feed(e.AgentPhoneDown(cmd.agent))
             raise
 
-    async def join_agent_bridge(self, agent: str) -> None:
-        channel = self.agent_channels.get(agent)
-        if channel is not None:
-            await self.ari.add_channel(agent_bridge_id(agent), channel)  # type: ignore[attr-defined]
+    async def _ensure_bridge(self, agent: str) -> None:
+        try:
+            await self.ari.create_bridge(agent_bridge_id(agent), "mixing")  # type: ignore[attr-defined]
+        except AriError as exc:
+            if exc.status != 409:  # 409: the bridge is there already
+                raise
+
+    async def join_agent_bridge(self, agent: str, channel: str = "") -> None:
+        """Put the agent's phone in the agent's holding bridge (made if missing)."""
+        channel = channel or self.agent_channels.get(agent, "")
+        if not channel:
+            return
+        self.agent_channels[agent] = channel
+        await self._ensure_bridge(agent)
+        await self.ari.add_channel(agent_bridge_id(agent), channel)  # type: ignore[attr-defined]
 
     def _hangup_agent(self, cmd: object) -> None:
         assert isinstance(cmd, c.HangupAgentPhone)

@@ -73,6 +73,7 @@ class Translator:
 
     def __init__(self, state_of: Callable[[str], str | None]) -> None:
         self._state_of = state_of
+        self._agent_channels: dict[str, str] = {}  # channel id -> agent (dialled in)
 
     def _is_dialing(self, attempt_id: str) -> bool:
         return self._state_of(attempt_id) == "dialing"
@@ -106,7 +107,8 @@ class Translator:
         assert isinstance(ev, ari.StasisStart)
         cid, args = ev.channel.id, ev.args
         if args[:1] == (AGENT_ARG,) and len(args) > 1:
-            return [e.AgentPhoneUp(args[1])]
+            self._agent_channels[cid] = args[1]
+            return [e.AgentPhoneUp(args[1], cid)]
         if args[:1] == (DIALED_ARG,):
             return [e.CallAnswered(cid, ev.channel.name), Answered(cid)]
         if args and args[0] in e.AmdStatus.__members__:
@@ -116,7 +118,7 @@ class Translator:
 
     def _gone(self, channel_id: str, cause: int = 16, txt: str = "Normal Clearing"
               ) -> list[object]:
-        agent = agent_of_channel(channel_id)
+        agent = self._agent_channels.pop(channel_id, None) or agent_of_channel(channel_id)
         if agent is not None:
             return [e.AgentPhoneDown(agent)]
         if channel_id.endswith(";2"):
@@ -153,7 +155,7 @@ class Translator:
 
     def _entered_bridge(self, ev: object) -> list[object]:
         assert isinstance(ev, ari.ChannelEnteredBridge)
-        if agent_of_channel(ev.channel.id) is not None:
+        if ev.channel.id in self._agent_channels or agent_of_channel(ev.channel.id) is not None:
             return []
         return [e.BridgeJoined(ev.channel.id)]
 

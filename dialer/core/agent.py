@@ -94,6 +94,8 @@ def timer_key(agent: str) -> str:
 def login(agent: Agent, ev: object, now: float) -> tuple[Agent, list[c.Command]]:
     assert isinstance(ev, e.AgentLogin)
     agent = dataclasses.replace(agent, endpoint=ev.endpoint, pause_reason=PHONE)
+    if ev.dialed_in:
+        return agent, []
     return agent, [c.CallAgentPhone(agent.name, ev.endpoint)]
 
 

@@ -342,6 +342,12 @@ for _state in (S.ANSWERED, S.CONNECTING, S.BRIDGING, S.BRIDGED, S.SAFE_HARBOR,
 for _state in (S.BRIDGED, S.OPT_OUT, S.HANGING_UP, S.SAFE_HARBOR):
     TRANSITIONS.setdefault((_state, "timer:connect_deadline"), (_state, stay))
 TRANSITIONS[(S.CONNECTING, "dtmf_optout")] = (S.CONNECTING, stay)
+# AMD's verdict can arrive twice (the FastAGI hook, then the Stasis args): the first wins.
+for _state in (S.CONNECTING, S.BRIDGING, S.BRIDGED, S.SAFE_HARBOR, S.MACHINE_WAIT,
+               S.MACHINE_MESSAGE, S.BROADCAST, S.OPT_OUT):
+    for _kind in ("amd_live", "amd_live_broadcast", "amd_machine", "amd_machine_message",
+                  "amd_hangup"):
+        TRANSITIONS[(_state, _kind)] = (_state, stay)
 TRANSITIONS[(S.BROADCAST, "timer:connect_deadline")] = (S.BROADCAST, stay)
 TRANSITIONS[(S.HANGING_UP, "timer:beep")] = (S.HANGING_UP, stay)
 for _kind in ("amd_live", "amd_live_broadcast", "amd_machine", "amd_machine_message",

@@ -89,15 +89,21 @@ CallEvent = (OriginateFailed | CallAnswered | AmdDetected | BridgeJoined | DtmfR
 
 @dataclass(frozen=True, slots=True)
 class AgentLogin:
+    """``dialed_in``: the agent called in from the softphone (the login extension), so
+    the engine must not call the phone; the call itself becomes the session."""
+
     agent: str
     endpoint: str
+    dialed_in: bool = False
 
 
 @dataclass(frozen=True, slots=True)
 class AgentPhoneUp:
-    """The agent's softphone answered the login call: it waits in its bridge."""
+    """The agent's softphone answered the login call (or dialled in): it waits in its
+    bridge. ``channel`` is the phone's channel id."""
 
     agent: str
+    channel: str = ""
 
 
 @dataclass(frozen=True, slots=True)

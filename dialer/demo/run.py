@@ -55,6 +55,7 @@ def demo_config(sim: SimAsterisk) -> Config:
         ari=dataclasses.replace(cfg.ari, url=f"http://127.0.0.1:{sim.ari_port}",
                                 password="dialer-secret"),
         engine=dataclasses.replace(cfg.engine, drain_timeout=10.0, wrapup_max=30.0),
+        agi=dataclasses.replace(cfg.agi, port=0),
         http=dataclasses.replace(cfg.http, port=0))
 
 

@@ -205,8 +205,9 @@ class CampaignDialer:
         self.deps.compliance.note_attempt(lead.phone, self._compliance_now(), False,
                                           campaign=d.name, attempt_id=aid)
         dial = d.dial_template.replace("{number}", str(lead.phone))
+        variables = (("DIALER_MODE", "agi"),) if d.amd.report == "agi" else ()
         order = Originate(aid, d.name, lead.phone, dial, d.caller_id, float(d.ring_timeout),
-                          d.originate_via)
+                          d.originate_via, variables)
         self.observer.dialing(aid, now)
         self.deps.service.originate(order, self.policy)
 

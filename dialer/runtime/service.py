@@ -74,7 +74,8 @@ class EngineService:
             self._plumb(self.executor.continue_to_amd(event.attempt_id), event.attempt_id)
             return []
         if isinstance(event, e.AgentPhoneUp):
-            self._plumb(self.executor.join_agent_bridge(event.agent), f"agent:{event.agent}")
+            self._plumb(self.executor.join_agent_bridge(event.agent, event.channel),
+                        f"agent:{event.agent}")
         try:
             cmds = self.engine.handle(event, self.clock.now())
         except IllegalTransition as exc:

@@ -35,6 +35,7 @@ ring_timeout: 20
 brand: Test Co
 amd:
   machine_action: {machine_action}
+  report: {report}
 recordings:
   machine_message: dialer/machine-message
   broadcast: dialer/broadcast
@@ -74,8 +75,10 @@ class Running:
 
 
 async def load(conn: asyncpg.Connection, tmp: Path, numbers: list[str], *, name: str,
-               mode: str, via: str, machine_action: str, dnc: list[str]) -> None:
-    text = CAMPAIGN.format(name=name, mode=mode, via=via, machine_action=machine_action)
+               mode: str, via: str, machine_action: str, dnc: list[str],
+               report: str = "stasis") -> None:
+    text = CAMPAIGN.format(name=name, mode=mode, via=via, machine_action=machine_action,
+                           report=report)
     await campaign_store.create(conn, parse_campaign(text))
     await campaign_store.set_status(conn, name, "active")
     (tmp / "leads.csv").write_text("phone,state\n" + "".join(f"{n},NY\n" for n in numbers))
@@ -102,6 +105,7 @@ def config_for(sim: SimAsterisk) -> Config:
     cfg = Config()
     return dataclasses.replace(
         cfg, api=ApiConfig(tokens=_tokens()), http=dataclasses.replace(cfg.http, port=0),
+        agi=dataclasses.replace(cfg.agi, port=0),
         ami=dataclasses.replace(cfg.ami, port=sim.ami_port, secret="dialer-secret",
                                      ping_interval=1.0, ping_timeout=1.0, reconnect_max=1.0),
         ari=dataclasses.replace(cfg.ari, url=f"http://127.0.0.1:{sim.ari_port}",
@@ -127,10 +131,11 @@ async def engine_stack(dsn: str, tmp: Path, numbers: list[str], *, agents: int =
                        via: str = "ami", mode: str = "progressive", speed: float = 20.0,
                        machine_action: str = "hangup", dnc: list[str] | None = None,
                        seed: int = 3, app_dsn: str | None = None,
-                       auto_wrapup: bool = True) -> AsyncIterator[Running]:
+                       auto_wrapup: bool = True, report: str = "stasis"
+                       ) -> AsyncIterator[Running]:
     conn = await asyncpg.connect(dsn)
     await load(conn, tmp, numbers, name="test", mode=mode, via=via,
-               machine_action=machine_action, dnc=dnc or [])
+               machine_action=machine_action, dnc=dnc or [], report=report)
     hold: dict[str, DialerApp] = {}
 
     async def wrapped_up(agent: str, info: dict[str, Any]) -> None:
@@ -148,6 +153,7 @@ async def engine_stack(dsn: str, tmp: Path, numbers: list[str], *, agents: int =
             try:
                 async with asyncio.timeout(15):
                     await app.started.wait()
+                running.agi_url = f"agi://127.0.0.1:{app.agi_port}/amd"
                 await login(app, agents) if agents else None
                 yield Running(app, running, dsn, conn)
             finally:

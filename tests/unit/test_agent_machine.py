@@ -73,3 +73,9 @@ def test_hanging_up_the_softphone_logs_the_agent_out_without_hanging_up_again() 
     assert not [x for x in cmds if isinstance(x, c.HangupAgentPhone)]
     _, cmds = step(Agent(N, state=AgentState.READY), e.AgentLogout(N), 3.0)
     assert c.HangupAgentPhone(N) in cmds
+
+
+def test_agent_who_dials_in_is_not_called_back() -> None:
+    agent, cmds = step(Agent(N), e.AgentLogin(N, "PJSIP/agent1", dialed_in=True), 1.0)
+    assert agent.state is AgentState.PAUSED and agent.pause_reason == PHONE
+    assert not [x for x in cmds if isinstance(x, c.CallAgentPhone)]

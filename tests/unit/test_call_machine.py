@@ -186,3 +186,9 @@ def test_customer_hanging_up_while_waiting_for_an_agent_counts_as_abandoned() ->
                      (4.0, e.CallHungUp(A)))
     assert call.abandoned
     assert of(cmds, c.LedgerAbandon) and of(cmds, c.CallEnded)[0].outcome == "abandoned"
+
+
+def test_a_second_amd_report_after_the_first_changes_nothing() -> None:
+    call, _ = run(Call(A, 1, POLICY), (1.0, EVENTS["answered"]), (3.0, EVENTS["amd_live"]))
+    again, cmds = step(call, EVENTS["amd_live"], 3.1)
+    assert (again, cmds) == (call, [])

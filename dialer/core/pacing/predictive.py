@@ -37,7 +37,7 @@ from dialer.core.pacing.simple import decided, progressive_calls
 from dialer.core.pacing.snapshot import Decision, Snapshot, dial_level
 
 _REACH = 0.02
-_MAX_ERROR = 1.0
+_MAX_ERROR = 2.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,9 +179,8 @@ class LedgerControl:
         """Advance to ``now``; ``error`` is None while the pacer is not predictive."""
         dt = 0.0 if self._at is None else max(0.0, now - self._at)
         self._at = now
-        if error is not None and error < _MAX_ERROR:
-            step = max(-2.0, error) * dt / self.integral_s
-            self.log_u = min(1.0, max(-6.0, self.log_u + step))
+        if error is not None and abs(error) < _MAX_ERROR:
+            self.log_u = min(1.0, max(-6.0, self.log_u + error * dt / self.integral_s))
 
 
 @dataclass(slots=True)
