@@ -269,7 +269,7 @@ class Executor:
 
     def _ended(self, cmd: object) -> None:
         assert isinstance(cmd, c.CallEnded)
-        for name in ("amd_timeout", "connect_deadline", "beep"):
+        for name in ("dial_timeout", "amd_timeout", "connect_deadline", "beep"):
             self.timers.cancel(cmd.attempt_id, name)
         self.attempts.ended(cmd.attempt_id, cmd.outcome, self.clock.wall())
 

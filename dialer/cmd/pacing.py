@@ -124,9 +124,10 @@ def _as_json(scenario: Scenario, args: argparse.Namespace,
                      "runs": [r.as_dict() for r in g]} for g in groups]}
 
 
-_HEAD = (f"{'agents':>6} {'pacer':<14} {'talk min/agent-h':>16} {'occupancy':>9} "
-         f"{'abandon %':>9} {'per seed %':<22} {'worst win %':>11} {'wait s':>7} "
-         f"{'calls/agent-h':>13} {'sim s':>6}")
+def _head(seed_width: int) -> str:
+    return (f"{'agents':>6} {'pacer':<14} {'talk min/agent-h':>16} {'occupancy':>9} "
+            f"{'abandon %':>9} {'per seed %':<{seed_width}} {'worst win %':>11} "
+            f"{'wait s':>7} {'calls/agent-h':>13} {'sim s':>6}")
 
 
 def _table(scenario: Scenario, args: argparse.Namespace,
@@ -134,13 +135,15 @@ def _table(scenario: Scenario, args: argparse.Namespace,
     seeds = f"{args.seeds} seed" + ("s" if args.seeds != 1 else "")
     lines = [f"scenario {scenario.name}: {scenario.shift_s / 3600.0:g} h, {seeds}, "
              f"abandon limit {100 * scenario.abandon_limit:g}%, worst rolling "
-             f"window {args.window:g} min", _HEAD]
+             f"window {args.window:g} min"]
+    width = max(22, 5 * args.seeds)
+    lines.append(_head(width))
     for g in groups:
         per_seed = " ".join(f"{100 * r.abandon_rate:.2f}" for r in g)
         lines.append(
             f"{g[0].agents:>6} {g[0].pacer:<14} {_mean(g, 'talk_min_per_agent_hour'):>16.1f} "
             f"{_mean(g, 'occupancy'):>9.3f} {100 * _mean(g, 'abandon_rate'):>9.2f} "
-            f"{per_seed:<22} {100 * max(r.worst_window_rate for r in g):>11.2f} "
+            f"{per_seed:<{width}} {100 * max(r.worst_window_rate for r in g):>11.2f} "
             f"{_mean(g, 'mean_wait_s'):>7.1f} {_mean(g, 'calls_per_agent_hour'):>13.1f} "
             f"{_mean(g, 'wall_s'):>6.1f}")
     return "\n".join(lines)

@@ -162,8 +162,26 @@ def hung_up_dialing(call: Call, ev: object, now: float) -> tuple[Call, list[c.Co
 def answered(call: Call, ev: object, now: float) -> tuple[Call, list[c.Command]]:
     assert isinstance(ev, e.CallAnswered)
     return dataclasses.replace(call, answered_at=now), [
+        c.CancelTimer(call.attempt_id, "dial_timeout"),
         _record(call, answered_at=now, channel=ev.channel),
         c.StartTimer(call.attempt_id, "amd_timeout", now + call.policy.amd_timeout)]
+
+
+def answered_unseen(then: Action) -> Action:
+    """AMD's verdict while still dialing: the answer was not seen (its report was lost
+    with a connection), so the call is taken as answered now, then ``then`` applies."""
+    def action(call: Call, ev: object, now: float) -> tuple[Call, list[c.Command]]:
+        seen = dataclasses.replace(call, answered_at=now)
+        first = [c.CancelTimer(call.attempt_id, "dial_timeout"), _record(call, answered_at=now)]
+        done, cmds = then(seen, ev, now)
+        return done, first + cmds
+    return action
+
+
+def dial_timed_out(call: Call, ev: object, now: float) -> tuple[Call, list[c.Command]]:
+    """No word of the call long after its ring timeout: it is given up as failed."""
+    return dataclasses.replace(call, outcome="failed"), [
+        c.HangupCall(call.attempt_id), *_end(call, "failed", now)]
 
 
 def _amd_fields(call: Call, ev: object, now: float) -> c.RecordAttempt:
@@ -299,6 +317,7 @@ TRANSITIONS: dict[tuple[CallState, str], tuple[CallState, Action]] = {
     (S.DIALING, "failed"): (S.ENDED, dial_failed),
     (S.DIALING, "answered"): (S.ANSWERED, answered),
     (S.DIALING, "hangup"): (S.ENDED, hung_up_dialing),
+    (S.DIALING, "timer:dial_timeout"): (S.ENDED, dial_timed_out),
     (S.ANSWERED, "amd_live"): (S.CONNECTING, live_answer),
     (S.ANSWERED, "amd_live_broadcast"): (S.BROADCAST, broadcast),
     (S.ANSWERED, "amd_machine"): (S.HANGING_UP, machine_hangup),
@@ -329,6 +348,14 @@ TRANSITIONS: dict[tuple[CallState, str], tuple[CallState, Action]] = {
     (S.OPT_OUT, "hangup"): (S.ENDED, ended),
     (S.HANGING_UP, "hangup"): (S.ENDED, ended),
 }
+
+# The AMD verdict can overtake a lost answer report (a reconnect in between).
+for _kind, (_target, _then) in {
+        "amd_live": (S.CONNECTING, live_answer), "amd_live_broadcast": (S.BROADCAST, broadcast),
+        "amd_machine": (S.HANGING_UP, machine_hangup),
+        "amd_machine_message": (S.MACHINE_WAIT, machine_wait),
+        "amd_hangup": (S.HANGING_UP, amd_hangup)}.items():
+    TRANSITIONS[(S.DIALING, _kind)] = (_target, answered_unseen(_then))
 
 # Key presses that mean nothing, and events that may trail a state change, are legal
 # and change nothing.

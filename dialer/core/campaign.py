@@ -17,6 +17,7 @@ from dialer.core import commands as c
 from dialer.core import events as e
 
 AGENT_TIMER_PREFIX = "agent:"
+DIAL_GRACE = 30.0  # seconds past the ring timeout before a silent attempt is given up
 
 
 @dataclass
@@ -44,7 +45,9 @@ class Engine:
         if order.attempt_id in self.calls:
             raise ValueError(f"attempt {order.attempt_id} is already in flight")
         self.calls[order.attempt_id] = cl.Call(order.attempt_id, order.phone, policy)
-        return [order, c.RecordAttempt(order.attempt_id, (("originated_at", now),))]
+        give_up = now + order.ring_timeout + DIAL_GRACE
+        return [order, c.RecordAttempt(order.attempt_id, (("originated_at", now),)),
+                c.StartTimer(order.attempt_id, "dial_timeout", give_up)]
 
     # ------------------------------------------------------------ events
 

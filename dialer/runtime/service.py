@@ -82,7 +82,7 @@ class EngineService:
             if isinstance(event, (e.AgentReady, e.AgentPause, e.AgentLogout, e.AgentLogin,
                                   e.AgentDisposition)):
                 raise
-            log.warning("event ignored", error=str(exc), event=type(event).__name__)
+            log.warning("event ignored", error=str(exc), kind=type(event).__name__)
             return []
         self.events_handled += 1
         aid = getattr(event, "attempt_id", None)

@@ -43,10 +43,6 @@ class Dist:
         sigma2 = math.log(1.0 + self.b * self.b)
         return rng.lognormvariate(math.log(self.a) - sigma2 / 2.0, math.sqrt(sigma2))
 
-    @property
-    def mean(self) -> float:
-        return (self.a + self.b) / 2.0 if self.kind == "uniform" else self.a
-
 
 @dataclass(frozen=True, slots=True)
 class Callees:

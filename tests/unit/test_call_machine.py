@@ -192,3 +192,16 @@ def test_a_second_amd_report_after_the_first_changes_nothing() -> None:
     call, _ = run(Call(A, 1, POLICY), (1.0, EVENTS["answered"]), (3.0, EVENTS["amd_live"]))
     again, cmds = step(call, EVENTS["amd_live"], 3.1)
     assert (again, cmds) == (call, [])
+
+
+def test_amd_verdict_while_still_dialing_means_the_answer_report_was_lost() -> None:
+    call, cmds = run(Call(A, 1, POLICY), (3.0, EVENTS["amd_live"]))
+    assert call.state is CallState.CONNECTING and call.answered_at == 3.0
+    assert c.CancelTimer(A, "dial_timeout") in cmds
+
+
+def test_an_attempt_never_heard_of_again_is_given_up_as_failed() -> None:
+    call, cmds = run(Call(A, 1, POLICY), (50.0, e.TimerFired(A, "dial_timeout")))
+    assert call.state is CallState.ENDED
+    assert of(cmds, c.CallEnded) == [c.CallEnded(A, "failed", None)]
+    assert of(cmds, c.HangupCall) == [c.HangupCall(A)]

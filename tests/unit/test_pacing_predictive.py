@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from dataclasses import replace
 
 import pytest
 
@@ -161,3 +162,11 @@ def test_ledger_control_integral_is_frozen_outside_predictive_mode() -> None:
     for t in range(0, 1800, 10):
         control.integrate(float(t), None)
     assert control.log_u == 0.0
+
+
+def test_headroom_banked_over_weeks_is_not_spent_faster_than_the_days() -> None:
+    month = Ledger(60000, 1000)   # 800 abandons of headroom left over the window
+    banked = Predictive().decide(replace(snap(ready=2, wrapping=(8.0,) * 8, ledger=month),
+                                         today=Ledger(2000, 55)))
+    fresh_day = Predictive().decide(snap(ready=2, wrapping=(8.0,) * 8, ledger=Ledger(2000, 55)))
+    assert banked.calls == fresh_day.calls

@@ -21,9 +21,11 @@ number n of new calls such that:
   (limit x live answers so far and in the horizon, minus abandons so far).
 
 ``rate`` comes from :class:`LedgerControl`, a proportional-integral controller on the
-ledger's headroom. It falls back to progressive while the estimates have too few
-samples (cold start) and when the calls already in flight could use up what the ledger
-allows (the ceiling). It never places fewer calls than progressive would.
+headroom of the day's ledger (or of the regulatory one, when smaller), so headroom
+banked over weeks is not spent in one burst. It falls back to progressive while the
+estimates have too few samples (cold start) and when the calls already in flight could
+use up what the ledger allows (the ceiling). It never places fewer calls than
+progressive would.
 """
 
 from __future__ import annotations
@@ -37,7 +39,6 @@ from dialer.core.pacing.simple import decided, progressive_calls
 from dialer.core.pacing.snapshot import Decision, Snapshot, dial_level
 
 _REACH = 0.02
-_MAX_ERROR = 2.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,7 +168,7 @@ class LedgerControl:
     _at: float | None = None
 
     def rate(self, limit: float, headroom: float, live_rate: float) -> float:
-        exponent = min(_MAX_ERROR, max(-6.0, self.error(limit, headroom, live_rate)))
+        exponent = min(2.0, max(-6.0, self.error(limit, headroom, live_rate)))
         return float(limit * 2.0 ** (self.log_u + exponent))
 
     def error(self, limit: float, headroom: float, live_rate: float) -> float:
@@ -179,8 +180,9 @@ class LedgerControl:
         """Advance to ``now``; ``error`` is None while the pacer is not predictive."""
         dt = 0.0 if self._at is None else max(0.0, now - self._at)
         self._at = now
-        if error is not None and abs(error) < _MAX_ERROR:
-            self.log_u = min(1.0, max(-6.0, self.log_u + error * dt / self.integral_s))
+        if error is not None:
+            step = min(2.0, max(-2.0, error)) * dt / self.integral_s
+            self.log_u = min(3.0, max(-6.0, self.log_u + step))
 
 
 @dataclass(slots=True)
@@ -210,8 +212,9 @@ class Predictive:
             self.control.integrate(s.now, None)
             return self._result(s, fc, progressive_calls(s), "ceiling", headroom)
         live_rate = s.estimates.live_rate
-        self.control.integrate(s.now, self.control.error(cfg.limit, headroom, live_rate))
-        calls = self._search(fc, self.control.rate(cfg.limit, headroom, live_rate), headroom)
+        steer = min(headroom, s.today.headroom(cfg.limit)) if s.today.live else headroom
+        self.control.integrate(s.now, self.control.error(cfg.limit, steer, live_rate))
+        calls = self._search(fc, self.control.rate(cfg.limit, steer, live_rate), headroom)
         return self._result(s, fc, max(calls, progressive_calls(s)), "predictive", headroom)
 
     def _cold(self, e: Estimates) -> bool:
