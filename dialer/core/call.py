@@ -172,7 +172,8 @@ def answered_unseen(then: Action) -> Action:
     with a connection), so the call is taken as answered now, then ``then`` applies."""
     def action(call: Call, ev: object, now: float) -> tuple[Call, list[c.Command]]:
         seen = dataclasses.replace(call, answered_at=now)
-        first = [c.CancelTimer(call.attempt_id, "dial_timeout"), _record(call, answered_at=now)]
+        first: list[c.Command] = [c.CancelTimer(call.attempt_id, "dial_timeout"),
+                                  _record(call, answered_at=now)]
         done, cmds = then(seen, ev, now)
         return done, first + cmds
     return action

@@ -44,11 +44,12 @@ async def test_agent_dialling_in_becomes_the_nailed_up_session(db_dsn, tmp_path)
         assert run.parts.service.engine.agents["agent3"].pause_reason == "phone"
         assert run.sim.channel_count() == 0  # the engine did not call the phone
         channel = f"dialin-{uuid.uuid4()}"
-        async with aiohttp.ClientSession() as http:  # the dialplan's Stasis(dialer,agent,..)
-            async with http.post(f"{run.sim.ari_url}/channels", params={
-                    "endpoint": "PJSIP/agent3", "app": "dialer", "appArgs": "agent,agent3",
-                    "channelId": channel, "api_key": "dialer:dialer-secret"}) as r:
-                assert r.status == 200, await r.text()
+        params = {"endpoint": "PJSIP/agent3", "app": "dialer", "appArgs": "agent,agent3",
+                  "channelId": channel, "api_key": "dialer:dialer-secret"}
+        # what the dialplan's Stasis(dialer,agent,agent3) does after the AGI step
+        async with aiohttp.ClientSession() as http, \
+                http.post(f"{run.sim.ari_url}/channels", params=params) as r:
+            assert r.status == 200, await r.text()
         async with asyncio.timeout(10):
             while run.parts.service.engine.agents["agent3"].state is not AgentState.READY \
                     or "agent3" not in run.parts.service.executor.agent_channels:
