@@ -50,6 +50,8 @@ class AmdSettings:
     enabled: bool = setting(True, doc="run AMD in the dialplan before connecting")
     machine_action: Literal["hangup", "message"] = setting(
         "hangup", doc="on a machine: hang up, or wait for the beep and play the message")
+    greeting_wait: Seconds = setting(Seconds(12), doc="message mode: longest wait for the "
+                                     "end of a machine's greeting", min=1, max=60)
     report: Literal["stasis", "agi"] = setting(
         "stasis", doc="how the dialplan reports AMD: Stasis args, or the FastAGI hook first")
 
@@ -79,6 +81,9 @@ class CampaignDef:
     connect_deadline: Seconds = setting(Seconds(2), doc="live answer to agent, else safe "
                                         "harbor (US: <= 2 s)", min=0.5, max=10)
     optout_key: str = setting("9", doc="DTMF key that opts out", pattern=r"[0-9*#]")
+    optout_wait: Seconds = setting(Seconds(3), doc="after a message that offers the opt-out "
+                                   "key, keep listening this long before hanging up",
+                                   min=0, max=30)
     press1_key: str | None = setting(None, doc="broadcast: key that reaches an agent",
                                      pattern=r"[0-9*#]")
     wrapup_max: Seconds | None = setting(None, doc="overrides engine.wrapup_max", min=1)

@@ -25,6 +25,8 @@ from dialer.adapters.ari.errors import AriConnectionError, AriError
 from dialer.adapters.translate import AGENT_ARG, DIALED_ARG, agent_bridge_id
 from dialer.core import commands as c
 from dialer.core import events as e
+from dialer.core.call import TIMERS
+from dialer.obs.logging import log_transition
 
 log = structlog.get_logger("dialer.executor")
 AMD_CONTEXT = "dialer-amd"
@@ -144,6 +146,7 @@ class Executor:
         self.agent_channels: dict[str, str] = {}
         self._handlers: dict[type, Callable[[object], None]] = {
             c.Originate: self._originate, c.BridgeToAgent: self._bridge, c.Play: self._play,
+            c.DetectTalk: self._detect_talk, c.StopPlayback: self._stop_playback,
             c.HangupCall: self._hangup, c.StartTimer: self._start_timer,
             c.CancelTimer: self._cancel_timer, c.RecordAttempt: self._record,
             c.AddOptOut: self._opt_out, c.LedgerAbandon: self._abandon,
@@ -222,6 +225,19 @@ class Executor:
             log.info("playback refused", attempt_id=cmd.attempt_id, status=exc.status)
             self.feed(e.PlaybackFinished(cmd.attempt_id, cmd.playback_id))
 
+    def _stop_playback(self, cmd: object) -> None:
+        assert isinstance(cmd, c.StopPlayback)
+        self.tasks.submit(cmd.attempt_id, lambda: self._stop_quietly(cmd.playback_id))
+
+    async def _stop_quietly(self, playback_id: str) -> None:
+        with contextlib.suppress(AriError):  # 404: it had finished already
+            await self.ari.stop_playback(playback_id)  # type: ignore[attr-defined]
+
+    def _detect_talk(self, cmd: object) -> None:
+        assert isinstance(cmd, c.DetectTalk)
+        self.tasks.submit(cmd.attempt_id, lambda: self.ari.set_variable(  # type: ignore[attr-defined]
+            cmd.attempt_id, "TALK_DETECT(set)", ""))
+
     def _hangup(self, cmd: object) -> None:
         assert isinstance(cmd, c.HangupCall)
         self.tasks.submit(cmd.attempt_id, lambda: self._hangup_channel(cmd.attempt_id,
@@ -269,7 +285,7 @@ class Executor:
 
     def _ended(self, cmd: object) -> None:
         assert isinstance(cmd, c.CallEnded)
-        for name in ("dial_timeout", "amd_timeout", "connect_deadline", "beep"):
+        for name in TIMERS:
             self.timers.cancel(cmd.attempt_id, name)
         self.attempts.ended(cmd.attempt_id, cmd.outcome, self.clock.wall())
 
@@ -321,4 +337,4 @@ class Executor:
 
     def _agent_state(self, cmd: object) -> None:
         assert isinstance(cmd, c.AgentStateChanged)
-        log.info(f"{cmd.old} -[{cmd.event}]-> {cmd.new}", agent=cmd.agent)
+        log_transition(log, "agent", cmd.old, cmd.event, cmd.new, agent=cmd.agent)

@@ -26,6 +26,7 @@ from dialer.adapters.ami import events as ami
 from dialer.adapters.ami.actions import attempt_from_action_id
 from dialer.adapters.ari import events as ari
 from dialer.core import events as e
+from dialer.core.call import GreetingEnded
 
 DIALED_ARG = "dialed"
 AGENT_ARG = "agent"
@@ -160,7 +161,15 @@ class Translator:
         return [e.BridgeJoined(ev.channel.id)]
 
 
+def _talk_finished(self: Translator, ev: object) -> list[object]:
+    assert isinstance(ev, ari.ChannelTalkingFinished)
+    if self._state_of(ev.channel.id) != "machine_wait":
+        return []
+    return [GreetingEnded(ev.channel.id)]
+
+
 _ARI: dict[type, Callable[[Translator, object], list[object]]] = {
+    ari.ChannelTalkingFinished: _talk_finished,
     ari.StasisStart: Translator._stasis_start,
     ari.StasisEnd: Translator._stasis_end,
     ari.ChannelDestroyed: Translator._destroyed,

@@ -51,6 +51,7 @@ class CallPolicy:
     press1_key: str | None = None
     amd_timeout: float = 8.0
     beep_wait: float = 12.0
+    optout_wait: float = 3.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,9 +67,11 @@ class Call:
     answered_at: float | None = None
     live_at: float | None = None
     plays: int = 0
+    playing: str | None = None
 
 
 Action = Callable[[Call, object, float], tuple[Call, list[c.Command]]]
+TIMERS = ("dial_timeout", "amd_timeout", "connect_deadline", "beep", "optout_wait")
 S = CallState
 
 
@@ -91,6 +94,8 @@ def classify(call: Call, event: object) -> str:
         return "dtmf_other"
     if isinstance(event, e.TimerFired):
         return f"timer:{event.name}"
+    if isinstance(event, e.PlaybackFinished) and event.playback_id != call.playing:
+        return "playback_stale"  # an earlier recording, stopped or overtaken
     return _KINDS.get(type(event), type(event).__name__)
 
 
@@ -139,8 +144,9 @@ def _record(call: Call, **fields: object) -> c.RecordAttempt:
 
 def _play(call: Call, media: str | None) -> tuple[Call, c.Play]:
     n = call.plays + 1
-    return (dataclasses.replace(call, plays=n),
-            c.Play(call.attempt_id, media or "silence/1", f"{call.attempt_id}:{n}"))
+    playback = f"{call.attempt_id}:{n}"
+    return (dataclasses.replace(call, plays=n, playing=playback),
+            c.Play(call.attempt_id, media or "silence/1", playback))
 
 
 def _end(call: Call, outcome: str, now: float) -> list[c.Command]:
@@ -230,7 +236,9 @@ def _deadline(call: Call, now: float) -> c.StartTimer:
 
 
 def press1(call: Call, ev: object, now: float) -> tuple[Call, list[c.Command]]:
-    return dataclasses.replace(call, live_at=now), [_deadline(call, now)]
+    stop = [c.StopPlayback(call.attempt_id, call.playing)] if call.playing else []
+    return dataclasses.replace(call, live_at=now, playing=None), [
+        *stop, c.CancelTimer(call.attempt_id, "optout_wait"), _deadline(call, now)]
 
 
 def _machine(call: Call, ev: object, now: float) -> tuple[Call, list[c.Command]]:
@@ -244,8 +252,11 @@ def machine_hangup(call: Call, ev: object, now: float) -> tuple[Call, list[c.Com
 
 
 def machine_wait(call: Call, ev: object, now: float) -> tuple[Call, list[c.Command]]:
+    """Leave the message when the greeting ends (talk detection), or at the latest
+    after ``beep_wait``."""
     call, cmds = _machine(call, ev, now)
-    return call, [*cmds, c.StartTimer(call.attempt_id, "beep", now + call.policy.beep_wait)]
+    return call, [*cmds, c.DetectTalk(call.attempt_id),
+                  c.StartTimer(call.attempt_id, "beep", now + call.policy.beep_wait)]
 
 
 def amd_hangup(call: Call, ev: object, now: float) -> tuple[Call, list[c.Command]]:
@@ -278,9 +289,19 @@ def abandon(call: Call, ev: object, now: float) -> tuple[Call, list[c.Command]]:
 
 
 def opt_out(call: Call, ev: object, now: float) -> tuple[Call, list[c.Command]]:
+    """The opt-out key: the number is blocked at once; the message in progress stops
+    and the confirmation plays."""
+    stop = [c.StopPlayback(call.attempt_id, call.playing)] if call.playing else []
     call = dataclasses.replace(call, outcome=call.outcome if call.abandoned else "optout")
     call, play = _play(call, call.policy.optout_confirm)
-    return call, [c.AddOptOut(call.attempt_id, call.phone), play]
+    return call, [c.AddOptOut(call.attempt_id, call.phone), *stop,
+                  c.CancelTimer(call.attempt_id, "optout_wait"), play]
+
+
+def await_key(call: Call, ev: object, now: float) -> tuple[Call, list[c.Command]]:
+    """The message offering the opt-out key has played: the key stays open a moment."""
+    done = dataclasses.replace(call, playing=None)
+    return done, [c.StartTimer(call.attempt_id, "optout_wait", now + call.policy.optout_wait)]
 
 
 def hang_up(call: Call, ev: object, now: float) -> tuple[Call, list[c.Command]]:
@@ -290,8 +311,7 @@ def hang_up(call: Call, ev: object, now: float) -> tuple[Call, list[c.Command]]:
 
 def ended(call: Call, ev: object, now: float) -> tuple[Call, list[c.Command]]:
     outcome = call.outcome or ("broadcast" if call.policy.broadcast else "human")
-    cmds: list[c.Command] = [c.CancelTimer(call.attempt_id, t)
-                             for t in ("amd_timeout", "connect_deadline", "beep")]
+    cmds: list[c.Command] = [c.CancelTimer(call.attempt_id, t) for t in TIMERS]
     return dataclasses.replace(call, outcome=outcome), [*cmds, *_end(call, outcome, now)]
 
 
@@ -334,7 +354,8 @@ TRANSITIONS: dict[tuple[CallState, str], tuple[CallState, Action]] = {
     (S.BRIDGED, "hangup"): (S.ENDED, ended),
     (S.BRIDGED, "timer:connect_deadline"): (S.BRIDGED, stay),
     (S.SAFE_HARBOR, "dtmf_optout"): (S.OPT_OUT, opt_out),
-    (S.SAFE_HARBOR, "playback_finished"): (S.HANGING_UP, hang_up),
+    (S.SAFE_HARBOR, "playback_finished"): (S.SAFE_HARBOR, await_key),
+    (S.SAFE_HARBOR, "timer:optout_wait"): (S.HANGING_UP, hang_up),
     (S.SAFE_HARBOR, "hangup"): (S.ENDED, ended),
     (S.MACHINE_WAIT, "timer:beep"): (S.MACHINE_MESSAGE, leave_message),
     (S.MACHINE_WAIT, "greeting_done"): (S.MACHINE_MESSAGE, leave_message),
@@ -343,7 +364,8 @@ TRANSITIONS: dict[tuple[CallState, str], tuple[CallState, Action]] = {
     (S.MACHINE_MESSAGE, "hangup"): (S.ENDED, ended),
     (S.BROADCAST, "dtmf_optout"): (S.OPT_OUT, opt_out),
     (S.BROADCAST, "dtmf_press1"): (S.CONNECTING, press1),
-    (S.BROADCAST, "playback_finished"): (S.HANGING_UP, hang_up),
+    (S.BROADCAST, "playback_finished"): (S.BROADCAST, await_key),
+    (S.BROADCAST, "timer:optout_wait"): (S.HANGING_UP, hang_up),
     (S.BROADCAST, "hangup"): (S.ENDED, ended),
     (S.OPT_OUT, "playback_finished"): (S.HANGING_UP, hang_up),
     (S.OPT_OUT, "hangup"): (S.ENDED, ended),
@@ -367,6 +389,8 @@ for _state in (S.ANSWERED, S.CONNECTING, S.BRIDGING, S.BRIDGED, S.SAFE_HARBOR,
     TRANSITIONS.setdefault((_state, "dtmf_optout"), (_state, stay))
     TRANSITIONS.setdefault((_state, "playback_finished"), (_state, stay))
     TRANSITIONS.setdefault((_state, "answered"), (_state, stay))
+    TRANSITIONS.setdefault((_state, "playback_stale"), (_state, stay))
+    TRANSITIONS.setdefault((_state, "timer:optout_wait"), (_state, stay))
 for _state in (S.BRIDGED, S.OPT_OUT, S.HANGING_UP, S.SAFE_HARBOR):
     TRANSITIONS.setdefault((_state, "timer:connect_deadline"), (_state, stay))
 TRANSITIONS[(S.CONNECTING, "dtmf_optout")] = (S.CONNECTING, stay)
@@ -378,6 +402,8 @@ for _state in (S.CONNECTING, S.BRIDGING, S.BRIDGED, S.SAFE_HARBOR, S.MACHINE_WAI
         TRANSITIONS[(_state, _kind)] = (_state, stay)
 TRANSITIONS[(S.BROADCAST, "timer:connect_deadline")] = (S.BROADCAST, stay)
 TRANSITIONS[(S.HANGING_UP, "timer:beep")] = (S.HANGING_UP, stay)
+for _state in (S.MACHINE_MESSAGE, S.HANGING_UP):
+    TRANSITIONS[(_state, "greeting_done")] = (_state, stay)
 for _kind in ("amd_live", "amd_live_broadcast", "amd_machine", "amd_machine_message",
               "amd_hangup"):
     TRANSITIONS[(S.HANGING_UP, _kind)] = (S.HANGING_UP, stay)

@@ -107,6 +107,9 @@ class Engine:
         self.agents[name] = new
         if new.state is ag.AgentState.READY and agent.state is not ag.AgentState.READY:
             cmds += self._assign(now)
+        if new.state is ag.AgentState.LOGGED_OUT and agent.attempt_id in self.calls:
+            # the agent's phone went down mid-call: nobody is left to talk to the customer
+            cmds.append(c.HangupCall(agent.attempt_id, "normal"))
         return cmds
 
     def ready_agents(self) -> list[ag.Agent]:

@@ -33,6 +33,19 @@ class Play:
 
 
 @dataclass(frozen=True, slots=True)
+class StopPlayback:
+    attempt_id: str
+    playback_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class DetectTalk:
+    """Report when the far end stops talking (the end of a machine's greeting)."""
+
+    attempt_id: str
+
+
+@dataclass(frozen=True, slots=True)
 class HangupCall:
     attempt_id: str
     reason: str = "normal"
@@ -113,6 +126,7 @@ class AgentStateChanged:
     event: str
 
 
-Command = (Originate | BridgeToAgent | Play | HangupCall | StartTimer | CancelTimer
-           | RecordAttempt | AddOptOut | LedgerAbandon | LedgerLiveAnswer | CallEnded
+Command = (Originate | BridgeToAgent | Play | StopPlayback | DetectTalk | HangupCall
+           | StartTimer | CancelTimer | RecordAttempt | AddOptOut | LedgerAbandon
+           | LedgerLiveAnswer | CallEnded
            | CallAgentPhone | HangupAgentPhone | AgentStateChanged)

@@ -81,6 +81,10 @@ PACER_TALK_SECONDS = Gauge("dialer_pacer_talk_seconds", "Learned mean talk time"
                            ["campaign"], registry=REGISTRY)
 PACER_WRAPUP_SECONDS = Gauge("dialer_pacer_wrapup_seconds", "Learned mean wrap-up time",
                              ["campaign"], registry=REGISTRY)
+PACER_EXPECTED_LIVE = Gauge("dialer_pacer_expected_live", "Live answers the pacer expects "
+                            "within its horizon", ["campaign"], registry=REGISTRY)
+PACER_HEADROOM = Gauge("dialer_pacer_ledger_headroom", "Abandoned calls the regulatory "
+                       "ledger still allows", ["campaign"], registry=REGISTRY)
 PACER_AVAILABLE_AGENTS = Gauge("dialer_pacer_available_agents", "Agents the pacer counts "
                                "as available now or soon", ["campaign"], registry=REGISTRY)
 COMPLIANCE_BLOCKS = Counter("dialer_compliance_blocks", "Calls refused by a compliance rule",
@@ -104,7 +108,8 @@ DB_WRITE = Histogram("dialer_db_write_seconds", "Duration of database writes", [
 _CONNECTION_GAUGES = {"ami": AMI_CONNECTED, "ari": ARI_CONNECTED, "db": DB_UP}
 _PER_CAMPAIGN = (CALLS_IN_FLIGHT, ABANDON_TARGET, DIAL_LEVEL, PACER_CALLS_WANTED,
                  PACER_ANSWER_RATE, PACER_HUMAN_RATE, PACER_TALK_SECONDS,
-                 PACER_WRAPUP_SECONDS, PACER_AVAILABLE_AGENTS)
+                 PACER_WRAPUP_SECONDS, PACER_AVAILABLE_AGENTS, PACER_EXPECTED_LIVE,
+                 PACER_HEADROOM)
 
 
 def _closed(value: str, allowed: frozenset[str] | tuple[str, ...]) -> str:
@@ -167,11 +172,15 @@ class PacerInputs:
     human_rate: float
     talk_seconds: float
     wrapup_seconds: float
+    expected_live: float = 0.0
+    headroom: float = 0.0
 
 
 def set_pacer_inputs(campaign: str, inputs: PacerInputs) -> None:
     PACER_CALLS_WANTED.labels(campaign=campaign).set(inputs.calls_wanted)
     PACER_AVAILABLE_AGENTS.labels(campaign=campaign).set(inputs.available_agents)
+    PACER_EXPECTED_LIVE.labels(campaign=campaign).set(inputs.expected_live)
+    PACER_HEADROOM.labels(campaign=campaign).set(inputs.headroom)
     PACER_ANSWER_RATE.labels(campaign=campaign).set(inputs.answer_rate)
     PACER_HUMAN_RATE.labels(campaign=campaign).set(inputs.human_rate)
     PACER_TALK_SECONDS.labels(campaign=campaign).set(inputs.talk_seconds)

@@ -55,7 +55,8 @@ class CampaignSetup:
             machine_action=d.amd.machine_action, broadcast=d.mode == "broadcast",
             safe_harbor=d.recordings.safe_harbor, machine_message=d.recordings.machine_message,
             broadcast_message=d.recordings.broadcast, optout_confirm=d.recordings.optout_confirm,
-            optout_key=d.optout_key, press1_key=d.press1_key)
+            optout_key=d.optout_key, press1_key=d.press1_key,
+            beep_wait=float(d.amd.greeting_wait), optout_wait=float(d.optout_wait))
 
 
 @dataclass

@@ -32,7 +32,8 @@ def _pacer(name: str, dialer: Any) -> None:
     metrics.set_pacer_inputs(name, metrics.PacerInputs(
         calls_wanted=decision.calls, available_agents=decision.available_agents,
         answer_rate=est.live_rate, human_rate=est.human_share,
-        talk_seconds=est.mean_talk_s, wrapup_seconds=est.mean_wrapup_s))
+        talk_seconds=est.mean_talk_s, wrapup_seconds=est.mean_wrapup_s,
+        expected_live=decision.expected_live, headroom=decision.headroom))
 
 
 def _filter(compliance: Any) -> None:

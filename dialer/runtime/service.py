@@ -17,10 +17,11 @@ import structlog
 from dialer.adapters.executor import Clock, Executor
 from dialer.adapters.translate import Answered, Translator
 from dialer.core import events as e
-from dialer.core.call import CallPolicy
+from dialer.core.call import Call, CallPolicy, classify
 from dialer.core.campaign import Engine
 from dialer.core.commands import Command, Originate
 from dialer.core.errors import IllegalTransition
+from dialer.obs.logging import log_transition
 from dialer.runtime.reconcile import gone_calls
 
 log = structlog.get_logger("dialer.engine")
@@ -76,6 +77,7 @@ class EngineService:
         if isinstance(event, e.AgentPhoneUp):
             self._plumb(self.executor.join_agent_bridge(event.agent, event.channel),
                         f"agent:{event.agent}")
+        before = self._call_of(event)
         try:
             cmds = self.engine.handle(event, self.clock.now())
         except IllegalTransition as exc:
@@ -85,6 +87,8 @@ class EngineService:
             log.warning("event ignored", error=str(exc), kind=type(event).__name__)
             return []
         self.events_handled += 1
+        if before is not None:
+            self._log_step(before, event)
         aid = getattr(event, "attempt_id", None)
         if isinstance(aid, str) and aid not in self.engine.calls:
             self.dialed_at.pop(aid, None)
@@ -92,6 +96,20 @@ class EngineService:
         for listener in self.listeners:
             listener(event, cmds)
         return cmds
+
+    def _call_of(self, event: object) -> Call | None:
+        aid = getattr(event, "attempt_id", None)
+        return self.engine.calls.get(aid) if isinstance(aid, str) else None
+
+    def _log_step(self, before: Call, event: object) -> None:
+        """Every call transition, as ``state -[event]-> state`` with the call's ids."""
+        after = self.engine.calls.get(before.attempt_id)
+        state = after.state.value if after is not None else "ended"
+        if state == before.state.value:
+            return
+        agent = (after or before).agent
+        log_transition(log, "call", before.state.value, classify(before, event), state,
+                       **_fields(before.attempt_id, before.policy.campaign, agent))
 
     def _plumb(self, coro: Any, key: str) -> None:
         assert self.executor is not None
@@ -118,6 +136,11 @@ class EngineService:
         self.executor.run(cmds)
         for listener in self.listeners:
             listener(order, cmds)
+
+
+def _fields(attempt_id: str, campaign: str, agent: str | None) -> dict[str, str]:
+    fields = {"attempt_id": attempt_id, "campaign": campaign}
+    return {**fields, "agent": agent} if agent else fields
 
 
 async def pump(source: AsyncIterator[object], sink: Callable[[object], None]) -> None:

@@ -22,6 +22,7 @@ from dialer.core.agent import AgentState
 from dialer.demo.run import demo_skew
 from dialer.imports.dnc import import_dnc
 from dialer.imports.leads import import_leads
+from dialer.sim.model import DigitModel
 from dialer.sim.server import SimAsterisk
 from dialer.store import campaigns as campaign_store
 
@@ -76,9 +77,9 @@ class Running:
 
 async def load(conn: asyncpg.Connection, tmp: Path, numbers: list[str], *, name: str,
                mode: str, via: str, machine_action: str, dnc: list[str],
-               report: str = "stasis") -> None:
+               report: str = "stasis", extra: str = "") -> None:
     text = CAMPAIGN.format(name=name, mode=mode, via=via, machine_action=machine_action,
-                           report=report)
+                           report=report) + extra
     await campaign_store.create(conn, parse_campaign(text))
     await campaign_store.set_status(conn, name, "active")
     (tmp / "leads.csv").write_text("phone,state\n" + "".join(f"{n},NY\n" for n in numbers))
@@ -131,18 +132,19 @@ async def engine_stack(dsn: str, tmp: Path, numbers: list[str], *, agents: int =
                        via: str = "ami", mode: str = "progressive", speed: float = 20.0,
                        machine_action: str = "hangup", dnc: list[str] | None = None,
                        seed: int = 3, app_dsn: str | None = None,
-                       auto_wrapup: bool = True, report: str = "stasis"
-                       ) -> AsyncIterator[Running]:
+                       auto_wrapup: bool = True, report: str = "stasis",
+                       optout_digits: str = "", extra: str = "") -> AsyncIterator[Running]:
     conn = await asyncpg.connect(dsn)
     await load(conn, tmp, numbers, name="test", mode=mode, via=via,
-               machine_action=machine_action, dnc=dnc or [], report=report)
+               machine_action=machine_action, dnc=dnc or [], report=report, extra=extra)
     hold: dict[str, DialerApp] = {}
 
     async def wrapped_up(agent: str, info: dict[str, Any]) -> None:
         if auto_wrapup and "app" in hold and hold["app"].parts is not None:
             hold["app"].parts.service.feed(e.AgentDisposition(agent, "done"))
 
-    sim = SimAsterisk(seed=seed, speed=speed, on_wrapup_done=wrapped_up)
+    model = DigitModel(seed, optout_digits=optout_digits)
+    sim = SimAsterisk(seed=seed, speed=speed, model=model, on_wrapup_done=wrapped_up)
     try:
         async with sim.running() as running:
             app = DialerApp(config_for(running), app_dsn or dsn,

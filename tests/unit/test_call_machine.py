@@ -45,6 +45,7 @@ EVENTS = {
     "agent_found": AgentFound(A, "agent1"),
     "bridge_joined": e.BridgeJoined(A),
     "playback_finished": e.PlaybackFinished(A, "p"),
+    "playback_stale": e.PlaybackFinished(A, "an-earlier-one"),
     "dtmf_optout": e.DtmfReceived(A, "9"),
     "dtmf_press1": e.DtmfReceived(A, "1"),
     "dtmf_other": e.DtmfReceived(A, "5"),
@@ -60,7 +61,7 @@ def event_for(kind: str) -> object:
 
 @pytest.mark.parametrize(("state", "kind"), sorted(TRANSITIONS), ids=lambda x: str(x))
 def test_every_transition_in_the_table_reaches_its_target(state: CallState, kind: str) -> None:
-    call = Call(A, 12125550100, policy_for(kind), state=state)
+    call = Call(A, 12125550100, policy_for(kind), state=state, playing="p")
     new, _ = step(call, event_for(kind), now=10.0)
     assert new.state is TRANSITIONS[(state, kind)][0]
 
@@ -131,9 +132,22 @@ def test_no_agent_in_time_plays_safe_harbor_and_is_abandoned() -> None:
     assert call.state is CallState.SAFE_HARBOR and call.abandoned
     assert [p.media for p in of(cmds, c.Play)] == ["dialer/safe-harbor"]
     assert of(cmds, c.LedgerAbandon) == [c.LedgerAbandon(A, "sales", 7)]
-    call, cmds = run(call, (6.0, e.PlaybackFinished(A, "x")), (6.1, e.CallHungUp(A)))
+    call, cmds = run(call, (6.0, e.PlaybackFinished(A, f"{A}:1")))
+    assert call.state is CallState.SAFE_HARBOR  # the opt-out key stays open a moment
+    assert c.StartTimer(A, "optout_wait", 9.0) in cmds
+    call, cmds = run(call, (9.0, e.TimerFired(A, "optout_wait")), (9.1, e.CallHungUp(A)))
     assert of(cmds, c.HangupCall) == [c.HangupCall(A)]
     assert of(cmds, c.CallEnded) == [c.CallEnded(A, "abandoned", None)]
+
+
+def test_opt_out_stops_the_message_and_an_earlier_playback_end_does_not_hang_up() -> None:
+    call, cmds = run(Call(A, 7, POLICY), (1.0, EVENTS["answered"]), (3.0, EVENTS["amd_live"]),
+                     (5.0, e.TimerFired(A, "connect_deadline")), (5.5, e.DtmfReceived(A, "9")),
+                     (5.6, e.PlaybackFinished(A, f"{A}:1")))
+    assert c.StopPlayback(A, f"{A}:1") in cmds
+    assert call.state is CallState.OPT_OUT
+    call, cmds = run(call, (7.0, e.PlaybackFinished(A, f"{A}:2")))
+    assert call.state is CallState.HANGING_UP and of(cmds, c.HangupCall)
 
 
 def test_opt_out_key_during_safe_harbor_adds_the_number_and_confirms() -> None:
@@ -146,7 +160,7 @@ def test_opt_out_key_during_safe_harbor_adds_the_number_and_confirms() -> None:
 
 def test_machine_with_a_message_waits_for_the_beep_then_plays_it() -> None:
     call, cmds = run(Call(A, 4, POLICY), (1.0, EVENTS["answered"]), (3.0, EVENTS["amd_machine"]),
-                     (15.0, e.TimerFired(A, "beep")), (30.0, e.PlaybackFinished(A, "x")),
+                     (15.0, e.TimerFired(A, "beep")), (30.0, e.PlaybackFinished(A, f"{A}:1")),
                      (30.1, e.CallHungUp(A)))
     assert [p.media for p in of(cmds, c.Play)] == ["vm"]
     assert of(cmds, c.CallEnded) == [c.CallEnded(A, "machine", None)]

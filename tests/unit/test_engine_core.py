@@ -79,3 +79,14 @@ def test_wrapup_timer_of_an_agent_makes_it_ready() -> None:
     assert c.StartTimer("agent:a", "wrapup_max", 80.0) in cmds
     engine.handle(e.TimerFired("agent:a", "wrapup_max"), 80.0)
     assert engine.agents["a"].state is AgentState.READY
+
+
+def test_agent_phone_down_mid_call_logs_out_and_hangs_up_the_customer() -> None:
+    engine = Engine()
+    login(engine, "a", 0.0)
+    answer_human(engine, "x1", 1.0)
+    engine.handle(e.BridgeJoined("x1"), 4.1)
+    cmds = engine.handle(e.AgentPhoneDown("a"), 10.0)
+    assert engine.agents["a"].state is AgentState.LOGGED_OUT
+    assert c.HangupCall("x1", "normal") in cmds
+    assert not any(isinstance(x, c.HangupAgentPhone) for x in cmds)
