@@ -6,23 +6,36 @@ import argparse
 import asyncio
 import signal
 
-from dialer.cmd import CliError, SubParsers, add_config_option, load_cfg, run_async
+from dialer.cmd import (
+    CliError,
+    SubParsers,
+    add_config_option,
+    load_cfg,
+    positive_float,
+    positive_int,
+    run_async,
+)
 
 
 def register(sub: SubParsers, bench: SubParsers) -> None:
     demo = sub.add_parser("demo", help="the whole dialer on embedded defaults (about a minute)")
-    demo.add_argument("--seconds", type=float, default=60.0, help="how long the engine runs")
-    demo.add_argument("--speed", type=float, default=8.0,
+    demo.add_argument("--seconds", type=positive_float, default=60.0,
+                      help="how long the engine runs")
+    demo.add_argument("--speed", type=positive_float, default=8.0,
                       help="simulated time per real second (talk, ring and AMD times)")
-    demo.add_argument("--agents", type=int, default=6, help="simulated agents")
-    demo.add_argument("--leads", type=int, default=300, help="demo leads to load")
+    demo.add_argument("--agents", type=positive_int, default=6, help="simulated agents")
+    demo.add_argument("--leads", type=positive_int, default=300, help="demo leads to load")
     demo.set_defaults(func=lambda a: run_async(_demo(a)))
     b = bench.add_parser("engine", help="one engine against the simulated Asterisk")
-    b.add_argument("--seconds", type=float, default=60.0, help="measured seconds (60)")
-    b.add_argument("--warmup", type=float, default=20.0, help="seconds before measuring (20)")
-    b.add_argument("--lines", type=int, default=1200, help="broadcast calls kept up (1200)")
-    b.add_argument("--cps", type=float, default=150.0, help="originates per second cap (150)")
-    b.add_argument("--agents", type=int, default=50, help="simulated agents (50)")
+    b.add_argument("--seconds", type=positive_float, default=60.0,
+                   help="measured seconds (60)")
+    b.add_argument("--warmup", type=positive_float, default=20.0,
+                   help="seconds before measuring (20)")
+    b.add_argument("--lines", type=positive_int, default=1200,
+                   help="broadcast calls kept up (1200)")
+    b.add_argument("--cps", type=positive_float, default=150.0,
+                   help="originates per second cap (150)")
+    b.add_argument("--agents", type=positive_int, default=50, help="simulated agents (50)")
     b.add_argument("--json", action="store_true", help="print one JSON object")
     b.set_defaults(func=lambda a: run_async(_bench(a)))
     run = sub.add_parser("run", help="run every active campaign")
@@ -33,9 +46,6 @@ def register(sub: SubParsers, bench: SubParsers) -> None:
 async def _demo(args: argparse.Namespace) -> int:
     from dialer.demo.run import DemoOptions, run_demo
 
-    if args.seconds <= 0 or args.speed <= 0 or args.agents < 1 or args.leads < 10:
-        raise CliError("--seconds and --speed must be positive, --agents at least 1, "
-                       "--leads at least 10")
     return await run_demo(DemoOptions(seconds=args.seconds, speed=args.speed,
                                       agents=args.agents, leads=args.leads))
 
@@ -43,8 +53,6 @@ async def _demo(args: argparse.Namespace) -> int:
 async def _bench(args: argparse.Namespace) -> int:
     from dialer.runtime.bench import BenchOptions, print_figures, run_bench
 
-    if min(args.seconds, args.lines, args.cps, args.agents) <= 0 or args.warmup < 0:
-        raise CliError("--seconds, --lines, --cps and --agents must be positive")
     figures = await run_bench(BenchOptions(seconds=args.seconds, warmup=args.warmup,
                                            lines=args.lines, cps=args.cps, agents=args.agents))
     print_figures(figures, args.json)

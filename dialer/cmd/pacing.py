@@ -11,7 +11,7 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-from dialer.cmd import CliError, SubParsers
+from dialer.cmd import CliError, SubParsers, positive_int
 from dialer.core.errors import ConfigError
 from dialer.core.pacing import PACERS, make_pacer
 from dialer.sim.des import SimSettings, Simulation
@@ -30,29 +30,20 @@ def register(sub: SubParsers, bench: SubParsers) -> None:
     p.add_argument("--pacer", action="extend", nargs="+", choices=PACERS, metavar="NAME",
                    help=f"pacers to run ({', '.join(PACERS)}; default: "
                         f"{', '.join(DEFAULT_PACERS)})")
-    p.add_argument("--agents", action="extend", nargs="+", type=_positive_int, metavar="N",
+    p.add_argument("--agents", action="extend", nargs="+", type=positive_int, metavar="N",
                    help="team sizes (default: the scenario's)")
-    p.add_argument("--seeds", type=_positive_int, default=3, metavar="N",
+    p.add_argument("--seeds", type=positive_int, default=3, metavar="N",
                    help="seeds per pacer and team size (default 3)")
     p.add_argument("--hours", type=float, metavar="H", help="shift length (default: scenario)")
     p.add_argument("--window", type=float, default=60.0, metavar="MIN",
                    help="rolling window for the worst abandonment rate, minutes (default 60)")
     p.add_argument("--power-ratio", type=float, default=2.0, metavar="R",
                    help="calls per ready agent for the power pacer (default 2.0)")
-    p.add_argument("--jobs", type=_positive_int, default=1, metavar="N",
+    p.add_argument("--jobs", type=positive_int, default=1, metavar="N",
                    help="simulations to run in parallel (default 1)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=run)
 
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
 
 
 @dataclass(frozen=True, slots=True)

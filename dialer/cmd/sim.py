@@ -9,7 +9,7 @@ import json
 import signal
 from typing import TYPE_CHECKING
 
-from dialer.cmd import CliError, SubParsers, run_async
+from dialer.cmd import CliError, SubParsers, positive_float, positive_int, run_async
 
 if TYPE_CHECKING:
     from dialer.sim.model import CalleeModel
@@ -28,7 +28,7 @@ def register(sub: SubParsers, bench: SubParsers) -> None:
                    help="the engine's FastAGI server (default 127.0.0.1:4573)")
     p.add_argument("--scenario", metavar="FILE", help="scenario YAML for the called parties "
                    "(default: the last-digit mapping)")
-    p.add_argument("--speed", type=_speed, default=1.0, metavar="X",
+    p.add_argument("--speed", type=positive_float, default=1.0, metavar="X",
                    help="time factor: 10 runs ten times faster than real time (default 1)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.add_argument("--app", default="dialer", help="Stasis application name (default dialer)")
@@ -40,30 +40,12 @@ def register(sub: SubParsers, bench: SubParsers) -> None:
                          description="Originate calls into a simulator process at a fixed "
                                      "rate; print originates/s, peak concurrent channels and "
                                      "events delivered.")
-    b.add_argument("--calls", type=_positive, default=600, help="calls to place (default 600)")
+    b.add_argument("--calls", type=positive_int, default=600, help="calls to place (default 600)")
     b.add_argument("--rate", type=float, default=250.0, help="originates per second (250)")
     b.add_argument("--json", action="store_true", help="print one JSON object")
     b.set_defaults(func=run_bench)
 
 
-def _speed(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be above 0, got {value}")
-    return value
-
-
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
 
 
 def host_port(text: str, option: str) -> tuple[str, int]:

@@ -8,7 +8,6 @@ taken as UTC, a bare date as midnight UTC.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -17,7 +16,14 @@ import asyncpg
 
 from dialer.imports.numbers import e164_int, parse_lead_number
 from dialer.imports.progress import Progress
-from dialer.imports.source import CsvRows, ImportFileError, Reject, RejectsWriter, Row, RowError
+from dialer.imports.source import (
+    CsvRows,
+    ImportFileError,
+    ParsedRows,
+    RejectsWriter,
+    Row,
+    RowError,
+)
 from dialer.store.consents import insert_consents
 
 CONSENT_TYPES = ("express_written", "express", "ebr_purchase", "ebr_inquiry")
@@ -45,28 +51,13 @@ def parse_time(text: str, column: str, *, required: bool = False) -> datetime | 
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
-class ConsentRows:
+class ConsentRows(ParsedRows):
     def __init__(self, csv_rows: CsvRows, region: str, rejects: RejectsWriter,
                  progress: Progress) -> None:
-        self.csv, self.region, self.rejects, self.progress = csv_rows, region, rejects, progress
-        self.count = 0
+        super().__init__(csv_rows, rejects, progress)
+        self.region = region
 
-    def __iter__(self) -> Iterator[tuple[object, ...]]:
-        for item in self.csv:
-            if isinstance(item, Reject):
-                self.rejects.add(item)
-                continue
-            try:
-                record = self._parse(item)
-            except RowError as exc:
-                self.rejects.add(Reject(item.line, str(exc), ",".join(item.fields.values())))
-                continue
-            self.count += 1
-            if self.count % 4096 == 0:
-                self.progress.update(self.count, self.csv.bytes_read)
-            yield record
-
-    def _parse(self, row: Row) -> tuple[object, ...]:
+    def parse(self, row: Row) -> tuple[object, ...]:
         f = row.fields
         phone = e164_int(parse_lead_number(f["phone"], self.region))
         scope, kind = f["scope"].strip(), f["type"].strip()

@@ -9,7 +9,6 @@ commit together, or nothing does.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,7 +17,15 @@ import asyncpg
 from dialer.core.compliance.numbers import number_facts
 from dialer.imports.numbers import e164_int, parse_lead_number
 from dialer.imports.progress import Progress
-from dialer.imports.source import CsvRows, ImportFileError, Reject, RejectsWriter, Row, RowError
+from dialer.imports.source import (
+    CsvRows,
+    ImportFileError,
+    ParsedRows,
+    Reject,
+    RejectsWriter,
+    Row,
+    RowError,
+)
 from dialer.store import leads as store
 
 US_STATES = frozenset({
@@ -37,35 +44,15 @@ class LeadsResult:
     seconds: float
 
 
-class LeadRows:
-    """Staging tuples from CSV rows; rejects go straight to the writer."""
+class LeadRows(ParsedRows):
+    """Staging tuples for the leads of one campaign."""
 
     def __init__(self, csv_rows: CsvRows, region: str, rejects: RejectsWriter,
                  progress: Progress, campaign_region: str = "US") -> None:
-        self.csv, self.region, self.rejects, self.progress = csv_rows, region, rejects, progress
-        self.campaign_region = campaign_region
-        self.count = 0
+        super().__init__(csv_rows, rejects, progress)
+        self.region, self.campaign_region = region, campaign_region
 
-    def __iter__(self) -> Iterator[tuple[object, ...]]:
-        for item in self.csv:
-            if isinstance(item, Reject):
-                self.rejects.add(item)
-                continue
-            staged = self._stage(item)
-            if staged is not None:
-                self.count += 1
-                if self.count % 4096 == 0:
-                    self.progress.update(self.count, self.csv.bytes_read)
-                yield staged
-
-    def _stage(self, row: Row) -> tuple[object, ...] | None:
-        try:
-            return self._parse(row)
-        except (RowError, ValueError) as exc:
-            self.rejects.add(Reject(row.line, str(exc), ",".join(row.fields.values())))
-            return None
-
-    def _parse(self, row: Row) -> tuple[object, ...]:
+    def parse(self, row: Row) -> tuple[object, ...]:
         f = row.fields
         num = parse_lead_number(f.get("phone", ""), self.region)
         state = _state(f.get("state", ""), num.country_code)

@@ -8,7 +8,7 @@ import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 
 class RowError(ValueError):
@@ -122,6 +122,38 @@ class CsvRows:
 
     def close(self) -> None:
         self._fh.close()
+
+
+class ParsedRows:
+    """Records parsed from CSV rows for COPY; a row that fails its ``parse`` (RowError or
+    ValueError) becomes a reject with its line number, and the import goes on."""
+
+    def __init__(self, csv_rows: CsvRows, rejects: RejectsWriter, progress: Any) -> None:
+        self.csv, self.rejects, self.progress = csv_rows, rejects, progress
+        self.count = 0
+
+    def parse(self, row: Row) -> tuple[object, ...]:
+        raise NotImplementedError
+
+    def __iter__(self) -> Iterator[tuple[object, ...]]:
+        for item in self.csv:
+            record = self._one(item)
+            if record is None:
+                continue
+            self.count += 1
+            if self.count % 4096 == 0:
+                self.progress.update(self.count, self.csv.bytes_read)
+            yield record
+
+    def _one(self, item: Row | Reject) -> tuple[object, ...] | None:
+        if isinstance(item, Reject):
+            self.rejects.add(item)
+            return None
+        try:
+            return self.parse(item)
+        except (RowError, ValueError) as exc:
+            self.rejects.add(Reject(item.line, str(exc), ",".join(item.fields.values())))
+            return None
 
 
 class RejectsWriter:
