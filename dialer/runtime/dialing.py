@@ -151,6 +151,8 @@ class CampaignDialer:
             return 0  # Postgres unreachable: calls in progress finish, nothing new starts
         if not self.deps.telephony_up(self.setup.definition.originate_via):
             return 0  # no way to place or control a call: wait for the reconnect
+        if not self.deps.compliance.ready():
+            return 0  # fail closed without spending leads: every check would block
         now = self.clock.now()
         decision = self._broadcast_lines() if self.broadcast else \
             self.pacer.decide(self.snapshot(now))
