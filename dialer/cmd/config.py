@@ -14,7 +14,8 @@ def register(sub: SubParsers, bench: SubParsers) -> None:
     check = cfg_sub.add_parser("check", help="validate an engine config or campaign file")
     check.add_argument("file", help="YAML file")
     check.add_argument("--campaign", action="store_true",
-                       help="the file is a campaign definition")
+                       help="the file is a campaign definition (found by itself when the "
+                            "file has top-level name and mode keys)")
     check.set_defaults(func=_check)
     ref = cfg_sub.add_parser("reference", help="print every config key with its default")
     ref.add_argument("--campaign", action="store_true", help="campaign keys instead")
@@ -26,7 +27,7 @@ def _check(args: argparse.Namespace) -> int:
     from dialer.config import load_config
 
     try:
-        if args.campaign:
+        if args.campaign or _looks_like_campaign(args.file):
             camp = load_campaign(args.file)
             print(f"{args.file}: campaign {camp.name!r} is valid")
         else:
@@ -35,6 +36,13 @@ def _check(args: argparse.Namespace) -> int:
     except ConfigError as err:
         raise CliError(str(err)) from None
     return 0
+
+
+def _looks_like_campaign(path: str) -> bool:
+    from dialer.schema import load_yaml_file
+
+    data = load_yaml_file(path).data
+    return isinstance(data, dict) and {"name", "mode"} <= data.keys()
 
 
 def _reference(args: argparse.Namespace) -> int:

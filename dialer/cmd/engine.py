@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import signal
+from pathlib import Path
 
 from dialer.cmd import (
     CliError,
@@ -25,6 +26,8 @@ def register(sub: SubParsers, bench: SubParsers) -> None:
                       help="simulated time per real second (talk, ring and AMD times)")
     demo.add_argument("--agents", type=positive_int, default=6, help="simulated agents")
     demo.add_argument("--leads", type=positive_int, default=300, help="demo leads to load")
+    demo.add_argument("--metrics", type=Path, metavar="FILE",
+                      help="write the final /metrics exposition to FILE")
     demo.set_defaults(func=lambda a: run_async(_demo(a)))
     b = bench.add_parser("engine", help="one engine against the simulated Asterisk")
     b.add_argument("--seconds", type=positive_float, default=60.0,
@@ -46,8 +49,14 @@ def register(sub: SubParsers, bench: SubParsers) -> None:
 async def _demo(args: argparse.Namespace) -> int:
     from dialer.demo.run import DemoOptions, run_demo
 
-    return await run_demo(DemoOptions(seconds=args.seconds, speed=args.speed,
+    code = await run_demo(DemoOptions(seconds=args.seconds, speed=args.speed,
                                       agents=args.agents, leads=args.leads))
+    if args.metrics is not None:
+        from dialer.obs.metrics import exposition
+
+        args.metrics.write_bytes(exposition())
+        print(f"metrics written to {args.metrics}")
+    return code
 
 
 async def _bench(args: argparse.Namespace) -> int:

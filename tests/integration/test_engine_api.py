@@ -80,6 +80,18 @@ async def test_agents_supervisors_attempts_optouts_and_metrics_over_http(db_dsn,
         async with http.post(f"{url}/api/optouts", json={"phone": "+1 212 555 0139"},
                              headers=auth(SUPERVISOR_TOKEN)) as r:
             assert r.status in (200, 201), await r.text()
+        # live pacing changes, within the legal bounds
+        pacing = f"{url}/api/campaigns/test/pacing"
+        async with http.patch(pacing, json={"abandon_target": 0.05},
+                              headers=auth(SUPERVISOR_TOKEN)) as r:
+            assert r.status == 422 and "abandon_target" in (await r.json())["error"]["message"]
+        async with http.patch(pacing, json={"mode": "power", "power_ratio": 1.5,
+                                            "abandon_target": 0.02},
+                              headers=auth(SUPERVISOR_TOKEN)) as r:
+            assert r.status == 200, await r.text()
+        assert run.parts.dialers["test"].pacer.name == "power"
+        stored = await run.conn.fetchval("SELECT definition FROM campaigns WHERE name = 'test'")
+        assert '"mode": "power"' in stored
         async with http.post(f"{url}/api/campaigns/test/pause",
                              headers=auth(SUPERVISOR_TOKEN)) as r:
             assert r.status == 200 and (await r.json())["campaign"]["state"] == "paused"
