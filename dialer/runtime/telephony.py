@@ -11,11 +11,11 @@ from typing import Any
 
 import aiohttp
 
-from dialer.adapters.ami.backoff import Connected, Disconnected
 from dialer.adapters.ami.client import AmiClient
 from dialer.adapters.ami.types import AmiConfig
 from dialer.adapters.ari.client import AriClient, AriConfig
 from dialer.adapters.ari.stream import AriEventStream
+from dialer.adapters.backoff import Connected, Disconnected
 from dialer.runtime.service import EngineService
 
 StateCallback = Callable[[str, bool], None]

@@ -15,7 +15,6 @@ from structlog.testing import capture_logs
 
 from dialer.adapters.ami import actions
 from dialer.adapters.ami import events as ev
-from dialer.adapters.ami.backoff import Backoff, Connected, Disconnected
 from dialer.adapters.ami.client import (
     AmiClient,
     AmiConfig,
@@ -26,6 +25,7 @@ from dialer.adapters.ami.client import (
     ClientEvent,
 )
 from dialer.adapters.ami.protocol import Message, Parser, parse_stream
+from dialer.adapters.backoff import Backoff, Connected, Disconnected
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "adapters"
 SECRET = "dialer-secret"

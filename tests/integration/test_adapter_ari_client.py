@@ -16,11 +16,11 @@ import aiohttp
 import pytest
 from aiohttp import web
 
-from dialer.adapters.ami.backoff import Backoff, Connected, Disconnected
 from dialer.adapters.ari import errors
 from dialer.adapters.ari import events as ev
 from dialer.adapters.ari.client import AriClient, AriConfig, AriOriginate
 from dialer.adapters.ari.stream import AriEventStream, StreamItem
+from dialer.adapters.backoff import Backoff, Connected, Disconnected
 
 SECRET = "dialer-secret"
 

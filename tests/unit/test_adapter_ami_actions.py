@@ -8,8 +8,8 @@ import uuid
 import pytest
 
 from dialer.adapters.ami import actions
-from dialer.adapters.ami.backoff import Backoff
 from dialer.adapters.ami.protocol import parse_stream
+from dialer.adapters.backoff import Backoff
 
 ATTEMPT = uuid.UUID("6f1c2a4e-9b7d-4c1e-8a55-0d2f3e4b5c6d")
 

@@ -27,7 +27,6 @@ from typing import Any
 import structlog
 
 from dialer.adapters.ami import actions
-from dialer.adapters.ami.backoff import Backoff, Connected, Disconnected, StateCallback
 from dialer.adapters.ami.events import (
     AmiEvent,
     AmiEventError,
@@ -46,6 +45,13 @@ from dialer.adapters.ami.types import (
     AmiPingTimeout,
     AmiTimeout,
     Response,
+)
+from dialer.adapters.backoff import (
+    Backoff,
+    Connected,
+    Disconnected,
+    StateCallback,
+    reconnect_forever,
 )
 
 __all__ = [
@@ -167,21 +173,15 @@ class AmiClient:
 
         Raises :class:`AmiLoginError` when the login is refused."""
         try:
-            while not self._closing.is_set():
-                if await self._one_session():
-                    self._backoff.reset()
-                if not self._closing.is_set():
-                    await self._sleep_backoff()
+            await reconnect_forever(self._one_session, self._closing, self._backoff,
+                                    self._note_wait)
         finally:
             self._events.put_nowait(_END)
 
     # -- one connection --------------------------------------------------------------
 
-    async def _sleep_backoff(self) -> None:
-        delay = self._backoff.delay()
+    def _note_wait(self, delay: float) -> None:
         log.info("ami_reconnect_wait", ami=self.name, delay_s=round(delay, 3))
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._closing.wait(), delay)
 
     async def _open(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter] | None:
         cfg = self.config

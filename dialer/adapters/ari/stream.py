@@ -12,17 +12,22 @@ rebuilds its view with ``GET /channels``: events missed while disconnected are g
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import AsyncIterator
 
 import aiohttp
 import structlog
 
-from dialer.adapters.ami.backoff import Backoff, Connected, Disconnected, StateCallback
 from dialer.adapters.ari.client import AriConfig
 from dialer.adapters.ari.errors import AriAuthError
 from dialer.adapters.ari.events import AriEvent, parse_frame
 from dialer.adapters.ari.models import AriModelError
+from dialer.adapters.backoff import (
+    Backoff,
+    Connected,
+    Disconnected,
+    StateCallback,
+    reconnect_forever,
+)
 
 log = structlog.get_logger("dialer.adapters.ari")
 
@@ -72,19 +77,13 @@ class AriEventStream:
     async def run(self) -> None:
         """Connect and read until :meth:`close`; raises AriAuthError on a 401."""
         try:
-            while not self._closing.is_set():
-                if await self._one_session():
-                    self._backoff.reset()
-                if not self._closing.is_set():
-                    await self._sleep_backoff()
+            await reconnect_forever(self._one_session, self._closing, self._backoff,
+                                    self._note_wait)
         finally:
             self._queue.put_nowait(_END)
 
-    async def _sleep_backoff(self) -> None:
-        delay = self._backoff.delay()
+    def _note_wait(self, delay: float) -> None:
         log.info("ari_reconnect_wait", ari=self.name, delay_s=round(delay, 3))
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._closing.wait(), delay)
 
     def _url(self) -> str:
         return f"{self.config.root()}/events"

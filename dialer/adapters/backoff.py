@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import random
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 
@@ -54,3 +56,21 @@ class Backoff:
 
     def reset(self) -> None:
         self.attempts = 0
+
+
+async def reconnect_forever(one_session: Callable[[], Awaitable[bool]], closing: asyncio.Event,
+                            backoff: Backoff, on_wait: Callable[[float], None]) -> None:
+    """Run sessions until ``closing`` is set, waiting ``backoff`` between them.
+
+    ``one_session`` returns True when the session got far enough (logged in, subscribed)
+    to count as good, which resets the backoff. The wait ends early on ``closing``.
+    """
+    while not closing.is_set():
+        if await one_session():
+            backoff.reset()
+        if closing.is_set():
+            return
+        delay = backoff.delay()
+        on_wait(delay)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(closing.wait(), delay)
