@@ -252,7 +252,7 @@ class DialerApp:
     def _blocked(self, campaign: str, reasons: tuple[str, ...]) -> None:
         for reason in reasons:
             metrics.record_compliance_block(reason)
-        self.recent.block(campaign, reasons)
+        self.recent.block(reasons)
 
     async def drain(self) -> None:
         """Stop dialing, let live calls end (up to drain_timeout), give leases back."""

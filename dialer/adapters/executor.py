@@ -51,9 +51,7 @@ class AttemptSink(Protocol):
     def ended(self, attempt_id: str, outcome: str, at: datetime) -> None: ...
 
 
-class LedgerSink(Protocol):
-    def live_answer(self, campaign: str, at: datetime) -> None: ...
-    def abandoned(self, campaign: str, phone: int, at: datetime) -> None: ...
+class OptOutSink(Protocol):
     async def opt_out(self, phone: int, attempt_id: str) -> None: ...
 
 
@@ -137,7 +135,7 @@ class Executor:
 
     def __init__(self, *, ami: object | None, ari: object, app: str, clock: Clock,
                  feed: Callable[[object], None], attempts: AttemptSink,
-                 ledgers: LedgerSink, agi_address: str | None = None) -> None:
+                 ledgers: OptOutSink, agi_address: str | None = None) -> None:
         self.ami, self.ari, self.app, self.clock = ami, ari, app, clock
         self.feed, self.attempts, self.ledgers = feed, attempts, ledgers
         self.timers = Timers(asyncio.get_running_loop(), feed)
@@ -149,8 +147,8 @@ class Executor:
             c.DetectTalk: self._detect_talk, c.StopPlayback: self._stop_playback,
             c.HangupCall: self._hangup, c.StartTimer: self._start_timer,
             c.CancelTimer: self._cancel_timer, c.RecordAttempt: self._record,
-            c.AddOptOut: self._opt_out, c.LedgerAbandon: self._abandon,
-            c.LedgerLiveAnswer: self._live, c.CallEnded: self._ended,
+            c.AddOptOut: self._opt_out, c.LedgerAbandon: self._counted_elsewhere,
+            c.LedgerLiveAnswer: self._counted_elsewhere, c.CallEnded: self._ended,
             c.CallAgentPhone: self._call_agent, c.HangupAgentPhone: self._hangup_agent,
             c.AgentStateChanged: self._agent_state,
         }
@@ -275,13 +273,9 @@ class Executor:
         self.tasks.submit(f"optout:{cmd.attempt_id}",
                           lambda: self.ledgers.opt_out(cmd.phone, cmd.attempt_id))
 
-    def _abandon(self, cmd: object) -> None:
-        assert isinstance(cmd, c.LedgerAbandon)
-        self.ledgers.abandoned(cmd.campaign, cmd.phone, self.clock.wall())
-
-    def _live(self, cmd: object) -> None:
-        assert isinstance(cmd, c.LedgerLiveAnswer)
-        self.ledgers.live_answer(cmd.campaign, self.clock.wall())
+    def _counted_elsewhere(self, cmd: object) -> None:
+        """Ledger commands have no side effect here: each campaign's observer reads them
+        from the same command stream to keep its abandonment ledgers."""
 
     def _ended(self, cmd: object) -> None:
         assert isinstance(cmd, c.CallEnded)

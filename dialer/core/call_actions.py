@@ -26,7 +26,7 @@ def _play(call: Call, media: str | None) -> tuple[Call, c.Play]:
 
 def _end(call: Call, outcome: str, now: float) -> list[c.Command]:
     return [_record(call, outcome=outcome, ended_at=now, abandoned=call.abandoned),
-            c.CallEnded(call.attempt_id, outcome, call.agent)]
+            c.CallEnded(call.attempt_id, outcome, call.agent, call.policy.campaign)]
 
 
 def dial_failed(call: Call, ev: object, now: float) -> tuple[Call, list[c.Command]]:

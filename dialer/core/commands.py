@@ -103,6 +103,7 @@ class CallEnded:
     attempt_id: str
     outcome: str
     agent: str | None = None
+    campaign: str = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,7 +16,6 @@ class Recent:
     def __init__(self, now: Callable[[], float], window: float = 900.0) -> None:
         self._now, self.window = now, window
         self._items: deque[tuple[float, str, str]] = deque()
-        self._campaign_of: dict[str, str] = {}
 
     def add(self, group: str, key: str) -> None:
         self._items.append((self._now(), group, key))
@@ -30,13 +29,10 @@ class Recent:
     def listener(self, event: object, cmds: list[c.Command]) -> None:
         """Count finished attempts by outcome, per campaign and over all campaigns."""
         for cmd in cmds:
-            if isinstance(cmd, c.Originate):
-                self._campaign_of[cmd.attempt_id] = cmd.campaign
-            elif isinstance(cmd, c.CallEnded):
-                campaign = self._campaign_of.pop(cmd.attempt_id, "")
-                self.add(f"outcome:{campaign}", cmd.outcome)
+            if isinstance(cmd, c.CallEnded):
+                self.add(f"outcome:{cmd.campaign}", cmd.outcome)
                 self.add(f"outcome:{ALL}", cmd.outcome)
 
-    def block(self, campaign: str, reasons: tuple[str, ...]) -> None:
+    def block(self, reasons: tuple[str, ...]) -> None:
         for reason in reasons:
             self.add("block", reason)

@@ -13,7 +13,7 @@ from dialer.runtime.dialing import CampaignDialer
 
 
 class Sinks:
-    """The executor's AttemptSink and LedgerSink for one engine."""
+    """The executor's AttemptSink and OptOutSink for one engine."""
 
     def __init__(self, writer: Any, compliance: Any,
                  agent_id: Callable[[str], int | None] = lambda name: None) -> None:
@@ -36,12 +36,6 @@ class Sinks:
         if dialer is not None:
             dialer.ended(attempt_id, outcome, at)
 
-    def live_answer(self, campaign: str, at: datetime) -> None:
-        """Counted by the campaign's ledgers through the observer."""
-
-    def abandoned(self, campaign: str, phone: int, at: datetime) -> None:
-        """Counted by the campaign's ledgers and the filter when the attempt ends."""
-
     async def opt_out(self, phone: int, attempt_id: str) -> None:
         await self.compliance.add_opt_out(phone, "keypress", attempt_id=attempt_id)
 
@@ -52,21 +46,17 @@ class MetricsFeed:
     def __init__(self, clock_now: Any, keep_samples: bool = False) -> None:
         self._now = clock_now
         self._live_at: dict[str, float] = {}
-        self._campaign: dict[str, str] = {}
         self.keep_samples = keep_samples
         self.bridge_samples: list[float] = []
 
     def __call__(self, event: object, cmds: list[c.Command]) -> None:
         now = self._now()
         for cmd in cmds:
-            if isinstance(cmd, c.Originate):
-                self._campaign[cmd.attempt_id] = cmd.campaign
-            elif isinstance(cmd, c.RecordAttempt):
+            if isinstance(cmd, c.RecordAttempt):
                 self._record(cmd, now)
             elif isinstance(cmd, c.CallEnded):
                 self._live_at.pop(cmd.attempt_id, None)
-                campaign = self._campaign.pop(cmd.attempt_id, "other")
-                metrics.record_call(campaign, cmd.outcome)
+                metrics.record_call(cmd.campaign, cmd.outcome)
 
     def _record(self, cmd: c.RecordAttempt, now: float) -> None:
         fields = cmd.as_dict()

@@ -56,31 +56,40 @@ async def test_broadcast_plays_the_message_and_the_opt_out_key_blocks_the_number
     assert media.count("dialer/optout-confirmed") == 2
 
 
+async def _until(check, timeout: float = 20.0) -> None:
+    async with asyncio.timeout(timeout):
+        while not check():
+            await asyncio.sleep(0.01)
+
+
 @pytest.mark.timeout(150)
 async def test_agents_log_in_pause_and_log_out_while_calls_are_up(db_dsn, tmp_path) -> None:
     numbers = [f"2125550{i:03d}" for i in range(100, 160) if i % 10 < 4]
     async with engine_stack(db_dsn, tmp_path, numbers, agents=3) as run:
         engine = run.parts.service.engine
-        async with asyncio.timeout(20):
-            while not any(a.state is AgentState.TALKING for a in engine.agents.values()):
-                await asyncio.sleep(0.02)
-        idle = [n for n, a in engine.agents.items() if a.state is AgentState.READY]
+        state = lambda name: engine.agents[name].state  # noqa: E731
+        await _until(lambda: any(a.state is AgentState.TALKING for a in engine.agents.values()))
         run.parts.service.apply(e.AgentLogin("agent4", "PJSIP/agent4"))
-        if idle:
-            run.parts.service.apply(e.AgentPause(idle[0], "coaching"))
-        talking = next(n for n, a in engine.agents.items() if a.state is AgentState.TALKING)
-        run.parts.service.apply(e.AgentPhoneDown(talking))  # hangs up the softphone
-        assert engine.agents[talking].state is AgentState.LOGGED_OUT
+        # pause an agent the moment one is ready, while the others are on calls
+        await _until(lambda: any(state(n) is AgentState.READY for n in ("agent1", "agent2",
+                                                                         "agent3")))
+        paused = next(n for n in ("agent1", "agent2", "agent3")
+                      if state(n) is AgentState.READY)
+        run.parts.service.apply(e.AgentPause(paused, "coaching"))
+        paused_at = run.parts.service.clock.wall()
+        # another hangs up the softphone mid-call: logged out, the customer hung up
+        await _until(lambda: any(state(n) is AgentState.TALKING for n in engine.agents))
+        talking = next(n for n in engine.agents if state(n) is AgentState.TALKING)
+        run.parts.service.apply(e.AgentPhoneDown(talking))
+        assert state(talking) is AgentState.LOGGED_OUT
         await run.wait_leads_done(timeout=100)
-        agents = await run.conn.fetch(
-            "SELECT a.name, count(c.id) AS calls FROM agents a LEFT JOIN call_attempts c "
-            "ON c.agent_id = a.id GROUP BY a.name")
-        calls = {r["name"]: r["calls"] for r in agents}
+        rows = await run.conn.fetch(
+            "SELECT a.name, c.bridged_at FROM call_attempts c JOIN agents a "
+            "ON a.id = c.agent_id WHERE c.bridged_at IS NOT NULL")
         sessions = await run.conn.fetchval("SELECT count(*) FROM agent_sessions "
                                            "WHERE logout_at IS NOT NULL")
-    assert calls.get("agent4", 0) > 0, calls
-    if idle:
-        paused_calls = calls.get(idle[0], 0)
-        assert engine.agents[idle[0]].state is AgentState.PAUSED
-        assert paused_calls >= 0
-    assert sessions >= 1
+    assert any(r["name"] == "agent4" for r in rows), "the late login took no call"
+    assert not [r for r in rows if r["name"] == paused and r["bridged_at"] > paused_at], \
+        "a paused agent was given a call"
+    assert state(paused) is AgentState.PAUSED
+    assert sessions >= 1  # the phone-down logout closed its session

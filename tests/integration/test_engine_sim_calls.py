@@ -19,7 +19,7 @@ from dialer.core import events as e
 from dialer.core.agent import AgentState
 from dialer.core.call import CallPolicy
 from dialer.core.campaign import Engine
-from dialer.core.commands import Originate
+from dialer.core.commands import LedgerAbandon, LedgerLiveAnswer, Originate
 from dialer.runtime import telephony
 from dialer.runtime.service import EngineService
 from dialer.sim.server import SimAsterisk
@@ -43,11 +43,13 @@ class Sinks:
     def ended(self, attempt_id: str, outcome: str, at: datetime) -> None:
         self.outcomes[attempt_id] = outcome
 
-    def live_answer(self, campaign: str, at: datetime) -> None:
-        self.live += 1
-
-    def abandoned(self, campaign: str, phone: int, at: datetime) -> None:
-        self.abandons.append(phone)
+    def listen(self, event: object, cmds: list[object]) -> None:
+        """The ledgers' view: live answers and abandons from the core's commands."""
+        for cmd in cmds:
+            if isinstance(cmd, LedgerLiveAnswer):
+                self.live += 1
+            elif isinstance(cmd, LedgerAbandon):
+                self.abandons.append(cmd.phone)
 
     async def opt_out(self, phone: int, attempt_id: str) -> None:
         self.opt_outs.append(phone)
@@ -92,6 +94,7 @@ async def stack() -> AsyncIterator[Stack]:
             service.executor = Executor(ami=tel.ami, ari=tel.ari, app="dialer",
                                         clock=service.clock, feed=service.feed,
                                         attempts=sinks, ledgers=sinks)
+            service.listeners.append(sinks.listen)
             consumer = tg.create_task(service.run())
             async with asyncio.timeout(10):
                 while not all(tel.connected.values()):

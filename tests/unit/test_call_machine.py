@@ -94,7 +94,7 @@ def of(cmds: list[c.Command], kind: type) -> list:
 def test_busy_ends_the_call_with_outcome_busy() -> None:
     call, cmds = run(Call(A, 1, POLICY), (1.0, e.OriginateFailed(A, e.DialFailure.BUSY)))
     assert call.state is CallState.ENDED
-    assert of(cmds, c.CallEnded) == [c.CallEnded(A, "busy", None)]
+    assert of(cmds, c.CallEnded) == [c.CallEnded(A, "busy", None, "sales")]
 
 
 def test_hangup_while_dialing_reads_the_cause() -> None:
@@ -122,7 +122,7 @@ def test_human_bridged_to_agent_ends_as_human_and_frees_the_agent() -> None:
                      (40.0, e.CallHungUp(A)))
     assert of(cmds, c.BridgeToAgent) == [c.BridgeToAgent(A, "agent1")]
     assert c.CancelTimer(A, "connect_deadline") in cmds
-    assert of(cmds, c.CallEnded) == [c.CallEnded(A, "human", "agent1")]
+    assert of(cmds, c.CallEnded) == [c.CallEnded(A, "human", "agent1", "sales")]
     assert not call.abandoned
 
 
@@ -137,7 +137,7 @@ def test_no_agent_in_time_plays_safe_harbor_and_is_abandoned() -> None:
     assert c.StartTimer(A, "optout_wait", 9.0) in cmds
     call, cmds = run(call, (9.0, e.TimerFired(A, "optout_wait")), (9.1, e.CallHungUp(A)))
     assert of(cmds, c.HangupCall) == [c.HangupCall(A)]
-    assert of(cmds, c.CallEnded) == [c.CallEnded(A, "abandoned", None)]
+    assert of(cmds, c.CallEnded) == [c.CallEnded(A, "abandoned", None, "sales")]
 
 
 def test_opt_out_stops_the_message_and_an_earlier_playback_end_does_not_hang_up() -> None:
@@ -163,7 +163,7 @@ def test_machine_with_a_message_waits_for_the_beep_then_plays_it() -> None:
                      (15.0, e.TimerFired(A, "beep")), (30.0, e.PlaybackFinished(A, f"{A}:1")),
                      (30.1, e.CallHungUp(A)))
     assert [p.media for p in of(cmds, c.Play)] == ["vm"]
-    assert of(cmds, c.CallEnded) == [c.CallEnded(A, "machine", None)]
+    assert of(cmds, c.CallEnded) == [c.CallEnded(A, "machine", None, "sales")]
     assert not call.live
 
 
@@ -175,7 +175,7 @@ def test_machine_without_a_message_is_hung_up_at_once() -> None:
 
 def test_hangup_during_amd_without_a_result_is_answer_hangup() -> None:
     _, cmds = run(Call(A, 9, POLICY), (1.0, EVENTS["answered"]), (2.0, e.CallHungUp(A)))
-    assert of(cmds, c.CallEnded) == [c.CallEnded(A, "answer_hangup", None)]
+    assert of(cmds, c.CallEnded) == [c.CallEnded(A, "answer_hangup", None, "sales")]
 
 
 def test_amd_that_never_answers_is_treated_as_a_live_answer() -> None:
@@ -217,5 +217,5 @@ def test_amd_verdict_while_still_dialing_means_the_answer_report_was_lost() -> N
 def test_an_attempt_never_heard_of_again_is_given_up_as_failed() -> None:
     call, cmds = run(Call(A, 1, POLICY), (50.0, e.TimerFired(A, "dial_timeout")))
     assert call.state is CallState.ENDED
-    assert of(cmds, c.CallEnded) == [c.CallEnded(A, "failed", None)]
+    assert of(cmds, c.CallEnded) == [c.CallEnded(A, "failed", None, "sales")]
     assert of(cmds, c.HangupCall) == [c.HangupCall(A)]
