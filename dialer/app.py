@@ -10,7 +10,7 @@ import asyncio
 import json
 import os
 import socket
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -43,11 +43,12 @@ from dialer.runtime.service import EngineService
 from dialer.runtime.sinks import MetricsFeed, Sinks
 from dialer.schema import load_yaml_file
 from dialer.store import agents as store_agents
+from dialer.store import campaigns as campaign_store
 from dialer.store import hopper
-from dialer.store.attempts import AttemptWriter
+from dialer.store.attempts import AttemptWriter, lead_of
 from dialer.store.compliance import ComplianceFilter
 from dialer.store.db import create_pool
-from dialer.store.migrate import discover
+from dialer.store.migrate import discover, schema_version
 
 log = structlog.get_logger("dialer.app")
 
@@ -61,7 +62,7 @@ class AppHooks:
     """Extension points for `dialer demo` and the tests."""
 
     compliance_skew: timedelta = timedelta(0)
-    on_started: Callable[[DialerApp], Awaitable[None]] | None = None
+    on_started: Callable[[DialerApp], Coroutine[Any, Any, None]] | None = None
     ami_auth: str = "md5"
     samples: bool = False  # keep answer-to-bridge samples (benchmarks)
 
@@ -85,22 +86,16 @@ def default_engine_id() -> str:
 
 async def check_schema(pool: asyncpg.Pool) -> None:
     latest = max(m.version for m in discover())
-    try:
-        have = await pool.fetchval("SELECT max(version) FROM schema_migrations")
-    except asyncpg.UndefinedTableError:
-        have = None
-    if have is None or have < latest:
-        raise StartupError(f"the database schema is at version {have or 0}, the engine needs "
+    have = await schema_version(pool)
+    if have < latest:
+        raise StartupError(f"the database schema is at version {have}, the engine needs "
                            f"{latest}: run `dialer db migrate`")
 
 
 async def load_campaigns(pool: asyncpg.Pool, names: list[str],
                          table: RulesTable | None = None) -> list[CampaignSetup]:
-    rows = await pool.fetch("SELECT id, name, status, definition FROM campaigns "
-                            "WHERE status = 'active' OR name = ANY($1::text[]) ORDER BY id",
-                            names)
     setups = []
-    for row in rows:
+    for row in await campaign_store.runnable(pool, names):
         raw = json.loads(row["definition"])
         compliance = raw.pop("compliance", {}) or {}
         definition = campaign_from_mapping({**raw, **compliance}, f"campaigns.{row['name']}")
@@ -210,11 +205,10 @@ class DialerApp:
         assert p is not None
 
         async def job() -> None:
-            row = await p.pool.fetchrow("SELECT lead_id, campaign_id FROM call_attempts "
-                                        "WHERE id = $1::uuid", attempt_id)
-            if row is not None and row["lead_id"] is not None:
-                await store_agents.schedule_callback(p.pool, row["lead_id"], row["campaign_id"],
-                                                     p.records.agent_id(agent), due)
+            found = await lead_of(p.pool, attempt_id)
+            if found is not None:
+                await store_agents.schedule_callback(p.pool, *found, p.records.agent_id(agent),
+                                                     due)
         self._submit(f"callback:{attempt_id}", job)
 
     async def _start_dialers(self, tg: asyncio.TaskGroup) -> list[asyncio.Task[None]]:

@@ -12,7 +12,7 @@ the dialplan goes on.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 import structlog
 
@@ -33,7 +33,7 @@ class AgiHooks:
     def __init__(self, feed: Callable[[object], None]) -> None:
         self.feed = feed
 
-    def handlers(self) -> dict[str, Callable[[AgiSession], object]]:
+    def handlers(self) -> dict[str, Callable[[AgiSession], Awaitable[None]]]:
         return {"amd": self.amd, "agent-login": self.agent_login}
 
     async def amd(self, session: AgiSession) -> None:

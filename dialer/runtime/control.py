@@ -128,19 +128,7 @@ class EngineControl(AgentControl):
             row = None
         if row is None:
             raise p.NotFound("attempt", attempt_id)
-        return await self._attempt_info(row)
-
-    async def _attempt_info(self, row: dict[str, Any]) -> p.AttemptInfo:
-        name = await self.parts.pool.fetchval("SELECT name FROM campaigns WHERE id = $1",
-                                              row["campaign_id"])
-        agent = None if row["agent_id"] is None else await self.parts.pool.fetchval(
-            "SELECT name FROM agents WHERE id = $1", row["agent_id"])
-        return p.AttemptInfo(
-            id=row["id"], campaign=name, phone=f"+{row['phone']}", created_at=row["created_at"],
-            outcome=row["outcome"], verdict=_verdict(row["compliance"], row["originated_at"]),
-            agent=agent, answered_at=row["answered_at"], bridged_at=row["bridged_at"],
-            ended_at=row["ended_at"], amd_status=row["amd_status"],
-            hangup_cause=row["hangup_cause"])
+        return _attempt_info(row)
 
     async def add_optout(self, phone: str, campaign: str | None, source: str
                          ) -> p.OptOutResult:
@@ -155,6 +143,16 @@ class EngineControl(AgentControl):
         e164 = int(f"{num.country_code}{num.national_number}")
         await self.parts.compliance.add_opt_out(e164, "api", reason=f"api: {source}")
         return p.OptOutResult(f"+{e164}", "internal", True)
+
+
+def _attempt_info(row: dict[str, Any]) -> p.AttemptInfo:
+    return p.AttemptInfo(
+        id=row["id"], campaign=row["campaign_name"], phone=f"+{row['phone']}",
+        created_at=row["created_at"], outcome=row["outcome"],
+        verdict=_verdict(row["compliance"], row["originated_at"]), agent=row["agent_name"],
+        answered_at=row["answered_at"], bridged_at=row["bridged_at"],
+        ended_at=row["ended_at"], amd_status=row["amd_status"],
+        hangup_cause=row["hangup_cause"])
 
 
 def _state(status: str) -> p.CampaignState:

@@ -352,12 +352,24 @@ async def open_attempts(pool: asyncpg.Pool, engine_id: str) -> list[OpenAttempt]
 
 
 async def attempt(pool: asyncpg.Pool, attempt_id: str) -> dict[str, Any] | None:
-    """One attempt's row as a dict (``compliance`` decoded), or None when unknown."""
-    row = await pool.fetchrow("SELECT * FROM call_attempts WHERE id = $1",
-                              _uuid(attempt_id))
+    """One attempt's row as a dict (``compliance`` decoded, with ``campaign_name`` and
+    ``agent_name``), or None when unknown."""
+    row = await pool.fetchrow(
+        "SELECT a.*, c.name AS campaign_name, g.name AS agent_name FROM call_attempts a "
+        "JOIN campaigns c ON c.id = a.campaign_id LEFT JOIN agents g ON g.id = a.agent_id "
+        "WHERE a.id = $1", _uuid(attempt_id))
     if row is None:
         return None
     out = dict(row)
     out["id"] = str(row["id"])
     out["compliance"] = _json_loads(row["compliance"])
     return out
+
+
+async def lead_of(pool: asyncpg.Pool, attempt_id: str) -> tuple[int, int] | None:
+    """(lead id, campaign id) of an attempt, or None when unknown or lead-less."""
+    row = await pool.fetchrow("SELECT lead_id, campaign_id FROM call_attempts WHERE id = $1",
+                              _uuid(attempt_id))
+    if row is None or row["lead_id"] is None:
+        return None
+    return int(row["lead_id"]), int(row["campaign_id"])

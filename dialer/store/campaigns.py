@@ -62,3 +62,10 @@ async def set_status(conn: asyncpg.Connection, name: str, status: str) -> bool:
     done = await conn.execute(
         "UPDATE campaigns SET status = $2, updated_at = now() WHERE name = $1", name, status)
     return done != "UPDATE 0"
+
+
+async def runnable(pool: asyncpg.Pool, names: list[str]) -> list[asyncpg.Record]:
+    """Active campaigns, plus those named (the engine's `engine.campaigns`)."""
+    return await pool.fetch(
+        "SELECT id, name, status, definition FROM campaigns "
+        "WHERE status = 'active' OR name = ANY($1::text[]) ORDER BY id", names)

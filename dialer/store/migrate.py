@@ -98,3 +98,12 @@ async def migrate(conn: asyncpg.Connection, directory: Path | None = None) -> li
     finally:
         await conn.execute("SELECT pg_advisory_unlock($1)", _LOCK_KEY)
     return done
+
+
+async def schema_version(pool: asyncpg.Pool) -> int:
+    """The highest applied migration (0 for an empty database)."""
+    try:
+        have = await pool.fetchval("SELECT max(version) FROM schema_migrations")
+    except asyncpg.UndefinedTableError:
+        return 0
+    return int(have or 0)
