@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+from datetime import UTC, datetime, timedelta
 
 import aiohttp
 import pytest
@@ -62,8 +63,10 @@ async def test_agents_supervisors_attempts_optouts_and_metrics_over_http(db_dsn,
                     break
                 await asyncio.sleep(0.1)
         agent = wrapping[0]
+        callback_at = (datetime.now(UTC) + timedelta(days=1)).isoformat()
         async with http.post(f"{url}/api/agents/{agent['name']}/disposition",
-                             json={"attempt_id": agent["attempt_id"], "code": "sale"},
+                             json={"attempt_id": agent["attempt_id"], "code": "sale",
+                                   "callback_at": callback_at},
                              headers=auth(AGENT_TOKENS[agent["name"]])) as r:
             assert r.status == 200, await r.text()
             assert (await r.json())["agent"]["state"] == "ready"
@@ -111,6 +114,12 @@ async def test_agents_supervisors_attempts_optouts_and_metrics_over_http(db_dsn,
         assert await run.conn.fetchval("SELECT count(*) FROM opt_outs WHERE phone = "
                                        "12125550139") == 1
         assert await run.conn.fetchval("SELECT count(*) FROM dispositions WHERE code = 'sale'") == 1
+        callback = await run.conn.fetchrow(
+            "SELECT b.due_at, l.status, l.next_attempt_at FROM callbacks b "
+            "JOIN leads l ON l.id = b.lead_id")
+        assert callback is not None, "the agent's callback was not scheduled"
+        assert callback["status"] == "callback"
+        assert callback["due_at"] == callback["next_attempt_at"]
     for row in rows:
         labels = {"campaign": "test", "outcome": row["outcome"]}
         assert metric(after, "dialer_calls_total", **labels) - \
