@@ -8,7 +8,6 @@ runs the commands it returns, and adapters feed it events.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from dialer.core import agent as ag
@@ -141,9 +140,3 @@ class Engine:
         for a in self.agents.values():
             counts[a.state.value] += 1
         return counts
-
-    def handle_all(self, events: Iterable[tuple[float, object]]) -> list[c.Command]:
-        out: list[c.Command] = []
-        for now, ev in events:
-            out += self.handle(ev, now)
-        return out

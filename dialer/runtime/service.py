@@ -9,7 +9,7 @@ sees events one at a time, in arrival order, and never needs a lock.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from typing import Any
 
 import structlog
@@ -141,9 +141,3 @@ class EngineService:
 def _fields(attempt_id: str, campaign: str, agent: str | None) -> dict[str, str]:
     fields = {"attempt_id": attempt_id, "campaign": campaign}
     return {**fields, "agent": agent} if agent else fields
-
-
-async def pump(source: AsyncIterator[object], sink: Callable[[object], None]) -> None:
-    """Forward every item of an adapter's event stream."""
-    async for item in source:
-        sink(item)

@@ -16,13 +16,6 @@ class UnknownCampaign(LookupError):
         self.name = name
 
 
-async def campaign_id(conn: asyncpg.Connection, name: str) -> int:
-    cid = await conn.fetchval("SELECT id FROM campaigns WHERE name = $1", name)
-    if cid is None:
-        raise UnknownCampaign(name)
-    return int(cid)
-
-
 async def campaign_id_region(conn: asyncpg.Connection, name: str) -> tuple[int, str]:
     row = await conn.fetchrow("SELECT id, region FROM campaigns WHERE name = $1", name)
     if row is None:

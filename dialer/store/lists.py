@@ -82,10 +82,3 @@ async def import_list(conn: asyncpg.Connection, *, name: str, kind: str, scope: 
             raise ListError(f"no numbers to load; list {name!r} was left unchanged")
         replaced = await _swap(conn, list_id, vid, rows)
     return LoadedVersion(list_id, version, vid, rows, replaced)
-
-
-async def list_summary(conn: asyncpg.Connection) -> list[asyncpg.Record]:
-    return await conn.fetch(
-        "SELECT l.name, l.kind, l.scope, v.version, l.row_count, l.loaded_at "
-        "FROM dnc_lists l LEFT JOIN dnc_list_versions v ON v.id = l.current_version "
-        "ORDER BY l.name")
