@@ -27,6 +27,7 @@ from dialer.demo.report import print_report
 from dialer.sim.server import SimAsterisk
 
 DEMO_LOCAL = ("America/New_York", 20, 30)
+SIM_SECRET = "dialer-secret"  # the simulator's default AMI and ARI secret
 
 
 @dataclass(frozen=True)
@@ -47,16 +48,22 @@ def demo_skew(now: datetime | None = None) -> timedelta:
     return target - local
 
 
-def demo_config(sim: SimAsterisk) -> Config:
+def sim_config(ami_port: int, ari_port: int, **engine: float) -> Config:
+    """Defaults pointed at a simulated Asterisk on loopback; HTTP and FastAGI on free
+    ports; ``engine`` overrides engine settings (drain_timeout, wrapup_max...)."""
     cfg = Config()
     return dataclasses.replace(
         cfg,
-        ami=dataclasses.replace(cfg.ami, port=sim.ami_port, secret="dialer-secret"),
-        ari=dataclasses.replace(cfg.ari, url=f"http://127.0.0.1:{sim.ari_port}",
-                                password="dialer-secret"),
-        engine=dataclasses.replace(cfg.engine, drain_timeout=10.0, wrapup_max=30.0),
+        ami=dataclasses.replace(cfg.ami, port=ami_port, secret=SIM_SECRET),
+        ari=dataclasses.replace(cfg.ari, url=f"http://127.0.0.1:{ari_port}",
+                                password=SIM_SECRET),
+        engine=dataclasses.replace(cfg.engine, **engine),
         agi=dataclasses.replace(cfg.agi, port=0),
         http=dataclasses.replace(cfg.http, port=0))
+
+
+def demo_config(sim: SimAsterisk) -> Config:
+    return sim_config(sim.ami_port, sim.ari_port, drain_timeout=10.0, wrapup_max=30.0)
 
 
 class Agents:

@@ -10,7 +10,6 @@ answer-to-bridge p50/p99, event-loop lag p99, and engine CPU per call.
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import json
 import resource
 import socket
@@ -27,7 +26,7 @@ from dialer.app import AppHooks, DialerApp
 from dialer.campaigns import parse_campaign
 from dialer.config import Config
 from dialer.core import events as e
-from dialer.demo.run import demo_skew
+from dialer.demo.run import demo_skew, sim_config
 from dialer.imports.leads import import_leads
 from dialer.store import campaigns as campaign_store
 
@@ -92,15 +91,7 @@ async def _sim(ami: int, ari: int, seed: int) -> asyncio.subprocess.Process:
 
 
 def _config(ami: int, ari: int) -> Config:
-    cfg = Config()
-    return dataclasses.replace(
-        cfg, ami=dataclasses.replace(cfg.ami, port=ami, secret="dialer-secret"),
-        ari=dataclasses.replace(cfg.ari, url=f"http://127.0.0.1:{ari}",
-                                password="dialer-secret"),
-        http=dataclasses.replace(cfg.http, port=0),
-        engine=dataclasses.replace(cfg.engine, wrapup_max=3.0, hopper_size=2000,
-                                   drain_timeout=5.0),
-        database=dataclasses.replace(cfg.database, pool_size=10))
+    return sim_config(ami, ari, wrapup_max=3.0, hopper_size=2000, drain_timeout=5.0)
 
 
 class Sampler:

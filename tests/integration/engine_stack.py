@@ -19,7 +19,7 @@ from dialer.campaigns import parse_campaign
 from dialer.config import ApiConfig, ApiToken, Config
 from dialer.core import events as e
 from dialer.core.agent import AgentState
-from dialer.demo.run import demo_skew
+from dialer.demo.run import demo_skew, sim_config
 from dialer.imports.dnc import import_dnc
 from dialer.imports.leads import import_leads
 from dialer.sim.model import DigitModel
@@ -103,15 +103,11 @@ def _tokens() -> list[ApiToken]:
 
 
 def config_for(sim: SimAsterisk) -> Config:
-    cfg = Config()
+    cfg = sim_config(sim.ami_port, sim.ari_port, drain_timeout=5.0, wrapup_max=5.0)
     return dataclasses.replace(
-        cfg, api=ApiConfig(tokens=_tokens()), http=dataclasses.replace(cfg.http, port=0),
-        agi=dataclasses.replace(cfg.agi, port=0),
-        ami=dataclasses.replace(cfg.ami, port=sim.ami_port, secret="dialer-secret",
-                                     ping_interval=1.0, ping_timeout=1.0, reconnect_max=1.0),
-        ari=dataclasses.replace(cfg.ari, url=f"http://127.0.0.1:{sim.ari_port}",
-                                password="dialer-secret"),
-        engine=dataclasses.replace(cfg.engine, drain_timeout=5.0, wrapup_max=5.0),
+        cfg, api=ApiConfig(tokens=_tokens()),
+        ami=dataclasses.replace(cfg.ami, ping_interval=1.0, ping_timeout=1.0,
+                                reconnect_max=1.0),
         compliance=dataclasses.replace(cfg.compliance, staleness=5.0))
 
 
