@@ -1,7 +1,10 @@
 """The composition root: builds every part from the config, runs them, and drains
-on stop (SIGTERM): no new calls, live calls finish up to a deadline, leases go back.
+on stop (SIGTERM): no new calls, live calls finish up to a deadline, nothing is left.
 
-Everything the engine runs is a task of one TaskGroup, so an error anywhere surfaces.
+At start the engine registers itself (refusing what cannot work, such as a second
+engine on the same Asterisk), takes over what dead engines left on its Asterisk, and
+only then dials. Everything the engine runs is a task of one TaskGroup, so an error
+anywhere surfaces.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 import asyncpg
 import structlog
@@ -37,18 +41,24 @@ from dialer.runtime.agents import AgentRecords
 from dialer.runtime.agi_hooks import AgiHooks
 from dialer.runtime.control import EngineControl
 from dialer.runtime.dialing import CampaignDialer, CampaignSetup, DialerDeps
+from dialer.runtime.drain import drain
+from dialer.runtime.keeper import Keeper
 from dialer.runtime.occupancy import Occupancy
 from dialer.runtime.recent import Recent
+from dialer.runtime.reconcile import Reconciler
+from dialer.runtime.recovery import Recovery, RetryBook
+from dialer.runtime.registry import Registry
 from dialer.runtime.service import EngineService
 from dialer.runtime.sinks import MetricsFeed, Sinks
 from dialer.schema import load_yaml_file
 from dialer.store import agents as store_agents
 from dialer.store import campaigns as campaign_store
-from dialer.store import hopper
+from dialer.store import engines, hopper
 from dialer.store.attempts import AttemptWriter, lead_of
 from dialer.store.compliance import ComplianceFilter
 from dialer.store.db import create_pool
 from dialer.store.migrate import discover, schema_version
+from dialer.store.open_attempts import known_closed
 
 log = structlog.get_logger("dialer.app")
 
@@ -78,10 +88,17 @@ class Parts:
     records: AgentRecords
     tel: telephony.Telephony | None = None
     dialers: dict[str, CampaignDialer] = field(default_factory=dict)
+    keeper: Keeper | None = None
+    registry: Registry | None = None
 
 
-def default_engine_id() -> str:
-    return f"{socket.gethostname()}-{os.getpid()}"
+def asterisk_key(ari_url: str) -> str:
+    """Which Asterisk an engine drives: its ARI address, a loopback one named by host."""
+    url = urlsplit(ari_url)
+    host = url.hostname or ""
+    if host in ("localhost", "::1") or host.startswith("127."):
+        host = socket.gethostname()
+    return f"{host}:{url.port or (443 if url.scheme == 'https' else 80)}"
 
 
 async def check_schema(pool: asyncpg.Pool) -> None:
@@ -94,8 +111,13 @@ async def check_schema(pool: asyncpg.Pool) -> None:
 
 async def load_campaigns(pool: asyncpg.Pool, names: list[str],
                          table: RulesTable | None = None) -> list[CampaignSetup]:
+    rows = await campaign_store.runnable(pool, names)
+    unknown = sorted(set(names) - {row["name"] for row in rows})
+    if unknown:
+        raise StartupError(f"engine.campaigns names {', '.join(unknown)}, not in the "
+                           "database: create it with `dialer campaign create`")
     setups = []
-    for row in await campaign_store.runnable(pool, names):
+    for row in rows:
         raw = json.loads(row["definition"])
         compliance = raw.pop("compliance", {}) or {}
         definition = campaign_from_mapping({**raw, **compliance}, f"campaigns.{row['name']}")
@@ -111,7 +133,10 @@ class DialerApp:
     def __init__(self, cfg: Config, dsn: str, *, hooks: AppHooks | None = None) -> None:
         self.cfg, self.dsn = cfg, dsn
         self.hooks = hooks or AppHooks()
-        self.engine_id = cfg.engine.engine_id or default_engine_id()
+        self.engine_id = cfg.engine.engine_id or ""
+        self.asterisk = asterisk_key(cfg.ari.url)
+        self.registration: engines.Registration | None = None
+        self.fenced = False
         self.parts: Parts | None = None
         self.started = asyncio.Event()
         self.recent: Recent
@@ -128,30 +153,60 @@ class DialerApp:
         finally:
             await pool.close()
 
+    async def _register(self, pool: asyncpg.Pool) -> engines.Registration:
+        e = self.cfg.engine
+        try:
+            reg = await engines.register(pool, engine_id=e.engine_id, host=socket.gethostname(),
+                                         pid=os.getpid(), asterisk=self.asterisk,
+                                         stale=e.heartbeat_timeout)
+        except engines.EngineConflict as exc:
+            raise StartupError(str(exc)) from None
+        self.registration, self.engine_id = reg, reg.engine_id
+        log.info("engine registered", engine_id=reg.engine_id, asterisk=self.asterisk,
+                 run=reg.run_token)
+        return reg
+
     async def _run_with(self, pool: asyncpg.Pool, stop: asyncio.Event) -> None:
+        reg = await self._register(pool)
         compliance = ComplianceFilter(staleness=self.cfg.compliance.staleness,
                                       reload_interval=self.cfg.compliance.reload_interval)
         await compliance.start(pool)
         writer = AttemptWriter(pool, max_buffer=self.cfg.database.write_buffer,
                                on_write=lambda s: metrics.observe_db_write("attempt", s))
         writer.start()
-        loop = asyncio.get_running_loop()
-        service = EngineService(Engine(wrapup_max=self.cfg.engine.wrapup_max), Clock(loop))
-        records = AgentRecords(pool, lambda a: service.engine.agents[a].endpoint,
-                               lambda key, job: self._submit(key, job))
-        self.parts = Parts(pool, compliance, writer, service,
-                           Sinks(writer, compliance, records.agent_id),
-                           Occupancy(service.clock.now), records)
-        self.recent = Recent(service.clock.now)
-        service.listeners += [self.parts.occupancy, records, self.recent.listener]
-        await store_agents.close_all_sessions(pool, "engine restart")
-        await hopper.sweep_expired_leases(pool, service.clock.wall())
+        self.parts = self._parts(pool, compliance, writer)
+        await hopper.release_leftovers(pool, reg.engine_id)
+        clean = False
         try:
             async with asyncio.TaskGroup() as tg:
                 await self._serve(tg, stop)
+            clean = True
         finally:
             await writer.stop(timeout=10)
             await compliance.stop()
+            if clean and not self.fenced:
+                await engines.stopped(pool, reg)
+
+    def _parts(self, pool: asyncpg.Pool, compliance: ComplianceFilter,
+               writer: AttemptWriter) -> Parts:
+        e = self.cfg.engine
+        engine = Engine(wrapup_max=e.wrapup_max, phone_grace=e.phone_grace,
+                        phone_giveup=e.phone_giveup)
+        service = EngineService(engine, Clock(asyncio.get_running_loop()))
+        records = AgentRecords(
+            pool, self.engine_id, engine.agents.get,
+            lambda a: service.executor.lines.line_of(a) if service.executor else None,
+            self._campaign_id, lambda key, job: self._submit(key, job))
+        parts = Parts(pool, compliance, writer, service,
+                      Sinks(writer, compliance, records.agent_id),
+                      Occupancy(service.clock.now), records)
+        self.recent = Recent(service.clock.now)
+        service.listeners += [parts.occupancy, records, self.recent.listener]
+        return parts
+
+    def _campaign_id(self, name: str | None) -> int | None:
+        dialer = self.parts.dialers.get(name or "") if self.parts else None
+        return dialer.setup.id if dialer else None
 
     def _ami_config(self) -> AmiClientConfig | None:
         a = self.cfg.ami
@@ -168,21 +223,25 @@ class DialerApp:
                                app=a.app, heartbeat=a.heartbeat, backoff_max=30.0)
 
     async def _serve(self, tg: asyncio.TaskGroup, stop: asyncio.Event) -> None:
-        p = self.parts
-        assert p is not None
+        p, reg = self.parts, self.registration
+        assert p is not None and reg is not None
         async with telephony.connect(tg, p.service, ami=self._ami_config(),
-                                     ari=self._ari_config(),
+                                     ari=self._ari_config(), reconnected=self._reconnected,
                                      on_state=metrics.set_connected) as tel:
             p.tel = tel
             p.service.executor = Executor(ami=tel.ami, ari=tel.ari, app=self.cfg.ari.app,
                                           clock=p.service.clock, feed=p.service.feed,
-                                          attempts=p.sinks, ledgers=p.sinks)
+                                          attempts=p.sinks, ledgers=p.sinks,
+                                          run_token=reg.run_token)
             tasks = [tg.create_task(p.service.run()), tg.create_task(gauges.run(p)),
                      tg.create_task(LoopLagSampler().run())]
             tasks += await self._start_dialers(tg)
+            tasks += self._start_upkeep(tg, tel, stop)
             self.metrics_feed = MetricsFeed(p.service.clock.now, keep_samples=self.hooks.samples)
             p.service.listeners.append(self.metrics_feed)
-            agi = FastAgiServer(AgiHooks(p.service.feed).handlers(), host=self.cfg.agi.host,
+            hooks = AgiHooks(p.service.feed, lambda: next(iter(p.dialers)) if len(p.dialers) == 1
+                             else None)
+            agi = FastAgiServer(hooks.handlers(), host=self.cfg.agi.host,
                                 port=self.cfg.agi.port, max_sessions=self.cfg.agi.max_sessions)
             async with agi, serving(create_app(EngineControl(self), self._auth()),
                                     self.cfg.http.host, self.cfg.http.port) as port:
@@ -195,6 +254,32 @@ class DialerApp:
                 await self.drain()
             for task in tasks:
                 task.cancel()
+
+    def _start_upkeep(self, tg: asyncio.TaskGroup, tel: telephony.Telephony,
+                      stop: asyncio.Event) -> list[asyncio.Task[None]]:
+        """The registry's heartbeat and sweeps, and the keeper's takeover and passes."""
+        p, reg, e = self.parts, self.registration, self.cfg.engine
+        assert p is not None and reg is not None
+        book = RetryBook(p.pool)
+
+        def fenced() -> None:
+            self.fenced = True
+            stop.set()
+
+        p.registry = Registry(p.pool, reg, p.writer, book, p.service.clock.wall,
+                              interval=e.heartbeat_interval, stale=e.heartbeat_timeout,
+                              orphan_grace=e.orphan_grace, on_fenced=fenced)
+        recovery = Recovery(p.service, p.pool, p.writer, p.records, p.dialers,
+                            reg.engine_id, book)
+        reconciler = Reconciler(p.service, tel.ari, lambda ids: known_closed(p.pool, ids))
+        p.keeper = Keeper(recovery, reconciler, reg, self.asterisk, e.heartbeat_timeout,
+                          e.reconcile_interval, lambda: bool(tel.connected.get("ari")))
+        return [tg.create_task(p.registry.run()), tg.create_task(p.keeper.run())]
+
+    def _reconnected(self, adapter: str, at: float) -> None:
+        keeper = self.parts.keeper if self.parts else None
+        if keeper is not None:
+            keeper.reconnected(adapter, at)
 
     def _auth(self) -> TokenAuth:
         return TokenAuth.from_config(self.cfg.api.tokens, os.environ)
@@ -237,9 +322,13 @@ class DialerApp:
         self.parts.service.executor.tasks.submit(key, job)
 
     def _telephony_up(self, via: str) -> bool:
-        """Calls need ARI (control after answer) and their originating interface."""
-        tel = self.parts.tel if self.parts else None
-        if tel is None or not tel.connected.get("ari"):
+        """Calls need the takeover done, ARI (control after answer) and their
+        originating interface."""
+        p = self.parts
+        tel = p.tel if p else None
+        if tel is None or p is None or p.keeper is None or not p.keeper.recovered.is_set():
+            return False
+        if not tel.connected.get("ari"):
             return False
         return via == "ari" or bool(tel.connected.get("ami"))
 
@@ -249,22 +338,9 @@ class DialerApp:
         self.recent.block(reasons)
 
     async def drain(self) -> None:
-        """Stop dialing, let live calls end (up to drain_timeout), give leases back."""
-        p = self.parts
-        assert p is not None
-        for dialer in p.dialers.values():
-            dialer.dialing_enabled = False
-        deadline = p.service.clock.now() + self.cfg.engine.drain_timeout
-        while p.service.engine.calls and p.service.clock.now() < deadline:
-            await asyncio.sleep(0.05)
-        for dialer in p.dialers.values():
-            leads = [lead.lead_id for lead in dialer.hopper]
-            dialer.hopper.clear()
-            await hopper.release_leads(p.pool, leads, self.engine_id)
-        if p.service.executor is not None:
-            await p.service.executor.tasks.drain(timeout=5)
-            p.service.executor.timers.cancel_all()
-        log.info("drained", calls_left=len(p.service.engine.calls))
+        """Stop dialing, let live calls end (up to drain_timeout), leave nothing behind."""
+        assert self.parts is not None
+        await drain(self.parts, self.engine_id, self.cfg.engine.drain_timeout)
 
 
 def load_rules_table(path: str | None) -> RulesTable | None:
@@ -280,8 +356,7 @@ def load_rules_table(path: str | None) -> RulesTable | None:
 
 def _observer_of(dialer: CampaignDialer) -> Callable[[object, list[Any]], None]:
     def observe(event: object, cmds: list[Any]) -> None:
-        now = dialer.clock.now()
-        dialer.observer.observe(cmds, now, dialer.clock.wall().date().isoformat())
+        dialer.observer.observe(cmds, dialer.clock.now())
         if cmds:
             dialer.wake.set()
     return observe

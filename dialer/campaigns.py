@@ -32,6 +32,8 @@ class RetryRules:
     answer_hangup: Seconds = setting(Seconds(3600), doc="retry a hang-up during AMD after",
                                      min=60)
     abandoned: Seconds = setting(Seconds(259200), doc="retry an abandoned call after", min=60)
+    lost: Seconds = setting(Seconds(3600), doc="retry a call cut off by a crash or an "
+                            "Asterisk restart after", min=60)
     max_attempts: int = setting(5, doc="attempts per lead before it is done", min=1, max=100)
 
 

@@ -115,9 +115,13 @@ class ApiConfig:
 
 @dataclass(frozen=True)
 class EngineConfig:
-    engine_id: str | None = setting(None, doc="name of this engine (default host-pid)")
+    engine_id: str | None = setting(None, doc="name of this engine, unique per database "
+                                    "(default: the id an earlier engine on this host used "
+                                    "for the same Asterisk, else a new one)",
+                                    pattern=r"[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}")
     campaigns: list[str] = setting(list, doc="campaigns to run (empty: every active one)")
-    lease: Seconds = setting(Seconds(120), doc="lead lease length", min=10, max=86400)
+    lease: Seconds = setting(Seconds(120), doc="lead lease length written on each lease "
+                             "(a lease is held while its engine lives)", min=10, max=86400)
     hopper_size: int = setting(200, doc="leads kept leased and ready per campaign",
                                min=1, max=100_000)
     drain_timeout: Seconds = setting(Seconds(60), doc="on SIGTERM, wait this long for live "
@@ -126,6 +130,22 @@ class EngineConfig:
                                        min=0.05, max=0.25)
     wrapup_max: Seconds = setting(Seconds(120), doc="an agent in wrap-up longer than this "
                                   "is made ready", min=1, max=3600)
+    heartbeat_interval: Seconds = setting(Seconds(2), doc="how often the engine tells the "
+                                          "database it is alive", min=0.2, max=60)
+    heartbeat_timeout: Seconds = setting(Seconds(15), doc="an engine silent this long is "
+                                         "dead: others take over its leads and leftovers",
+                                         min=1, max=3600)
+    reconcile_interval: Seconds = setting(Seconds(10), doc="how often calls, agent phones "
+                                          "and bridges are compared with Asterisk's own lists "
+                                          "(also after every reconnect)", min=1, max=3600)
+    orphan_grace: Seconds = setting(Seconds(120), doc="open attempts of a dead engine whose "
+                                    "Asterisk no engine drives are closed as lost after this",
+                                    min=0, max=86400)
+    phone_grace: Seconds = setting(Seconds(3), doc="an agent whose phone hangs up is logged "
+                                   "out after this, unless Asterisk went away meanwhile",
+                                   min=0.1, max=60)
+    phone_giveup: Seconds = setting(Seconds(120), doc="an agent whose phone cannot be "
+                                    "reached this long is logged out", min=5, max=3600)
 
 
 @dataclass(frozen=True)

@@ -18,11 +18,12 @@ from typing import Protocol
 
 import structlog
 
+from dialer.adapters.agent_lines import AgentLines
 from dialer.adapters.ami.actions import OriginateRequest
 from dialer.adapters.ami.types import AmiConnectionLost, AmiDuplicateOriginate, AmiNotConnected
 from dialer.adapters.ari.client import AriOriginate
 from dialer.adapters.ari.errors import AriConnectionError, AriError
-from dialer.adapters.translate import AGENT_ARG, DIALED_ARG, agent_bridge_id
+from dialer.adapters.translate import DIALED_ARG
 from dialer.core import commands as c
 from dialer.core import events as e
 from dialer.core.call import TIMERS
@@ -135,15 +136,15 @@ class Executor:
 
     def __init__(self, *, ami: object | None, ari: object, app: str, clock: Clock,
                  feed: Callable[[object], None], attempts: AttemptSink,
-                 ledgers: OptOutSink, agi_address: str | None = None) -> None:
+                 ledgers: OptOutSink, run_token: str = "00000000") -> None:
         self.ami, self.ari, self.app, self.clock = ami, ari, app, clock
         self.feed, self.attempts, self.ledgers = feed, attempts, ledgers
         self.timers = Timers(asyncio.get_running_loop(), feed)
         self.tasks = KeyedTasks(self._failed)
-        self._agent_seq = 0
-        self.agent_channels: dict[str, str] = {}
+        self.lines = AgentLines(ari, app, run_token, feed, self.tasks.submit, clock.now)
         self._handlers: dict[type, Callable[[object], None]] = {
-            c.Originate: self._originate, c.BridgeToAgent: self._bridge, c.Play: self._play,
+            c.Originate: self._originate, c.BridgeToAgent: self._bridge,
+            c.LeaveBridge: self._leave_bridge, c.Play: self._play,
             c.DetectTalk: self._detect_talk, c.StopPlayback: self._stop_playback,
             c.HangupCall: self._hangup, c.StartTimer: self._start_timer,
             c.CancelTimer: self._cancel_timer, c.RecordAttempt: self._record,
@@ -207,9 +208,11 @@ class Executor:
 
     def _bridge(self, cmd: object) -> None:
         assert isinstance(cmd, c.BridgeToAgent)
-        bridge = agent_bridge_id(cmd.agent)
-        self.tasks.submit(cmd.attempt_id,
-                          lambda: self.ari.add_channel(bridge, cmd.attempt_id))  # type: ignore[attr-defined]
+        self.lines.bridge_call(cmd.attempt_id, cmd.agent)
+
+    def _leave_bridge(self, cmd: object) -> None:
+        assert isinstance(cmd, c.LeaveBridge)
+        self.lines.leave(cmd.attempt_id, cmd.agent)
 
     def _play(self, cmd: object) -> None:
         assert isinstance(cmd, c.Play)
@@ -287,47 +290,11 @@ class Executor:
 
     def _call_agent(self, cmd: object) -> None:
         assert isinstance(cmd, c.CallAgentPhone)
-        self._agent_seq += 1
-        channel = f"agent-{cmd.agent}-{self._agent_seq}"
-        self.agent_channels[cmd.agent] = channel
-        self.tasks.submit(f"agent:{cmd.agent}", lambda: self._agent_up(cmd, channel))
-
-    async def _agent_up(self, cmd: c.CallAgentPhone, channel: str) -> None:
-        await self._ensure_bridge(cmd.agent)
-        try:
-            await self.ari.originate(AriOriginate(  # type: ignore[attr-defined]
-                endpoint=cmd.endpoint, channel_id=channel, app=self.app,
-                app_args=(AGENT_ARG, cmd.agent), timeout_s=30))
-        except AriError:
-            self.feed(e.AgentPhoneDown(cmd.agent))
-            raise
-
-    async def _ensure_bridge(self, agent: str) -> None:
-        try:
-            await self.ari.create_bridge(agent_bridge_id(agent), "mixing")  # type: ignore[attr-defined]
-        except AriError as exc:
-            if exc.status != 409:  # 409: the bridge is there already
-                raise
-
-    async def join_agent_bridge(self, agent: str, channel: str = "") -> None:
-        """Put the agent's phone in the agent's holding bridge (made if missing)."""
-        channel = channel or self.agent_channels.get(agent, "")
-        if not channel:
-            return
-        self.agent_channels[agent] = channel
-        await self._ensure_bridge(agent)
-        await self.ari.add_channel(agent_bridge_id(agent), channel)  # type: ignore[attr-defined]
+        self.lines.call_phone(cmd.agent, cmd.endpoint)
 
     def _hangup_agent(self, cmd: object) -> None:
         assert isinstance(cmd, c.HangupAgentPhone)
-        channel = self.agent_channels.pop(cmd.agent, None)
-        if channel is not None:
-            self.tasks.submit(f"agent:{cmd.agent}",
-                              lambda: self._hangup_quietly(channel))
-
-    async def _hangup_quietly(self, channel: str) -> None:
-        with contextlib.suppress(AriError):
-            await self.ari.hangup(channel)  # type: ignore[attr-defined]
+        self.lines.hang_up(cmd.agent)
 
     def _agent_state(self, cmd: object) -> None:
         assert isinstance(cmd, c.AgentStateChanged)

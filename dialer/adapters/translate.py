@@ -2,8 +2,9 @@
 
 Ids: an attempt's UUID is its channel id on both interfaces (AMI ``ChannelId`` sets
 the ``Uniqueid``; ARI ``channelId``). An agent's nailed-up channel is named
-``agent-<name>-<n>`` and enters Stasis with the args ``agent,<name>``; an agent's
-holding bridge is ``agent-<name>``. Playback ids are ``<attempt>:<n>``.
+``agent-<name>-<run>.<n>`` and enters Stasis with the args ``agent,<name>``; its
+holding bridge has an id of the same form (see :mod:`dialer.adapters.agent_lines`).
+Playback ids are ``<attempt>:<n>``.
 
 Facts from the traces that shape this:
 * OriginateResponse decides an AMI attempt's failure: the ``;1`` Hangup of a busy or
@@ -48,12 +49,8 @@ class Answered:
     attempt_id: str
 
 
-def agent_bridge_id(agent: str) -> str:
-    return f"agent-{agent}"
-
-
 def agent_of_channel(channel_id: str) -> str | None:
-    """The agent whose nailed-up channel this is (``agent-<name>-<n>``)."""
+    """The agent whose nailed-up channel this is (``agent-<name>-<run>.<n>``)."""
     if not channel_id.startswith("agent-"):
         return None
     name, sep, _ = channel_id.removeprefix("agent-").rpartition("-")
@@ -75,6 +72,10 @@ class Translator:
     def __init__(self, state_of: Callable[[str], str | None]) -> None:
         self._state_of = state_of
         self._agent_channels: dict[str, str] = {}  # channel id -> agent (dialled in)
+
+    def note_agent_channel(self, channel_id: str, agent: str) -> None:
+        """A dialled-in phone adopted after a restart (its StasisStart was not seen)."""
+        self._agent_channels[channel_id] = agent
 
     def _is_dialing(self, attempt_id: str) -> bool:
         return self._state_of(attempt_id) == "dialing"
@@ -121,7 +122,7 @@ class Translator:
               ) -> list[object]:
         agent = self._agent_channels.pop(channel_id, None) or agent_of_channel(channel_id)
         if agent is not None:
-            return [e.AgentPhoneDown(agent)]
+            return [e.AgentPhoneDown(agent, channel_id)]
         if channel_id.endswith(";2"):
             return []
         return [e.CallHungUp(channel_id, cause, txt)]

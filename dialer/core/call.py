@@ -16,11 +16,13 @@ from dialer.core import commands as c
 from dialer.core import events as e
 from dialer.core.call_actions import (
     abandon,
+    abandon_bridging,
     amd_hangup,
     answered,
     answered_unseen,
     await_key,
     bridge,
+    bridge_failed,
     bridged,
     broadcast,
     dial_failed,
@@ -38,6 +40,8 @@ from dialer.core.call_actions import (
     opt_out,
     press1,
     stay,
+    vanished_dialing,
+    vanished_screening,
 )
 from dialer.core.call_model import (
     TIMERS,
@@ -96,6 +100,7 @@ def _amd_kind(call: Call, event: object) -> str:
 
 _KINDS: dict[type, str] = {
     e.OriginateFailed: "failed", e.CallAnswered: "answered", e.BridgeJoined: "bridge_joined",
+    e.BridgeFailed: "bridge_failed", e.CallVanished: "vanished",
     e.PlaybackFinished: "playback_finished", e.CallHungUp: "hangup",
     AgentFound: "agent_found", GreetingEnded: "greeting_done",
 }
@@ -118,8 +123,9 @@ TRANSITIONS: dict[tuple[CallState, str], tuple[CallState, Action]] = {
     (S.CONNECTING, "timer:connect_deadline"): (S.SAFE_HARBOR, abandon),
     (S.CONNECTING, "hangup"): (S.ENDED, ended_waiting),
     (S.BRIDGING, "bridge_joined"): (S.BRIDGED, bridged),
-    (S.BRIDGING, "timer:connect_deadline"): (S.BRIDGING, stay),
-    (S.BRIDGING, "hangup"): (S.ENDED, ended),
+    (S.BRIDGING, "bridge_failed"): (S.CONNECTING, bridge_failed),
+    (S.BRIDGING, "timer:connect_deadline"): (S.SAFE_HARBOR, abandon_bridging),
+    (S.BRIDGING, "hangup"): (S.ENDED, ended_waiting),
     (S.BRIDGED, "hangup"): (S.ENDED, ended),
     (S.BRIDGED, "timer:connect_deadline"): (S.BRIDGED, stay),
     (S.SAFE_HARBOR, "dtmf_optout"): (S.OPT_OUT, opt_out),
@@ -160,6 +166,8 @@ for _state in (S.ANSWERED, S.CONNECTING, S.BRIDGING, S.BRIDGED, S.SAFE_HARBOR,
     TRANSITIONS.setdefault((_state, "answered"), (_state, stay))
     TRANSITIONS.setdefault((_state, "playback_stale"), (_state, stay))
     TRANSITIONS.setdefault((_state, "timer:optout_wait"), (_state, stay))
+    TRANSITIONS.setdefault((_state, "bridge_failed"), (_state, stay))
+    TRANSITIONS.setdefault((_state, "bridge_joined"), (_state, stay))
 for _state in (S.BRIDGED, S.OPT_OUT, S.HANGING_UP, S.SAFE_HARBOR):
     TRANSITIONS.setdefault((_state, "timer:connect_deadline"), (_state, stay))
 TRANSITIONS[(S.CONNECTING, "dtmf_optout")] = (S.CONNECTING, stay)
@@ -177,6 +185,14 @@ for _kind in ("amd_live", "amd_live_broadcast", "amd_machine", "amd_machine_mess
               "amd_hangup"):
     TRANSITIONS[(S.HANGING_UP, _kind)] = (S.HANGING_UP, stay)
 TRANSITIONS[(S.HANGING_UP, "bridge_joined")] = (S.HANGING_UP, stay)
+
+
+# A call whose channel vanished ends as if hung up, read the safe way where it matters.
+for (_state, _kind), _entry in list(TRANSITIONS.items()):
+    if _kind == "hangup":
+        TRANSITIONS[(_state, "vanished")] = _entry
+TRANSITIONS[(S.DIALING, "vanished")] = (S.ENDED, vanished_dialing)
+TRANSITIONS[(S.ANSWERED, "vanished")] = (S.ENDED, vanished_screening)
 
 
 def step(call: Call, event: object, now: float) -> tuple[Call, list[c.Command]]:

@@ -11,6 +11,10 @@ from dialer.core.call_model import TIMERS, Action, AgentFound, Call
 
 _FAILURE_BY_CAUSE = {17: e.DialFailure.BUSY, 18: e.DialFailure.NO_ANSWER,
                      19: e.DialFailure.NO_ANSWER, 34: e.DialFailure.CONGESTION}
+# Q.850 causes (Asterisk's texts) for failures whose report carried none.
+_CAUSE_OF_FAILURE = {e.DialFailure.BUSY: (17, "User busy"),
+                     e.DialFailure.NO_ANSWER: (19, "User alerting, no answer"),
+                     e.DialFailure.CONGESTION: (34, "Circuit/channel congestion")}
 
 
 def _record(call: Call, **fields: object) -> c.RecordAttempt:
@@ -24,20 +28,35 @@ def _play(call: Call, media: str | None) -> tuple[Call, c.Play]:
             c.Play(call.attempt_id, media or "silence/1", playback))
 
 
-def _end(call: Call, outcome: str, now: float) -> list[c.Command]:
-    return [_record(call, outcome=outcome, ended_at=now, abandoned=call.abandoned),
+def _cause(ev: object) -> dict[str, object]:
+    """The hangup cause (code and text) an event tells, as attempt fields."""
+    if isinstance(ev, e.CallHungUp):
+        return {"hangup_cause": ev.cause, "hangup_cause_txt": ev.cause_txt}
+    if isinstance(ev, e.OriginateFailed):
+        if ev.cause:
+            return {"hangup_cause": ev.cause, "hangup_cause_txt": ev.cause_txt or "Unknown"}
+        known = _CAUSE_OF_FAILURE.get(ev.failure)
+        if known is not None:
+            return {"hangup_cause": known[0], "hangup_cause_txt": known[1]}
+    return {}
+
+
+def _end(call: Call, outcome: str, now: float, ev: object = None) -> list[c.Command]:
+    return [_record(call, outcome=outcome, ended_at=now, abandoned=call.abandoned,
+                    **_cause(ev)),
             c.CallEnded(call.attempt_id, outcome, call.agent, call.policy.campaign)]
 
 
 def dial_failed(call: Call, ev: object, now: float) -> tuple[Call, list[c.Command]]:
     assert isinstance(ev, e.OriginateFailed)
-    return dataclasses.replace(call, outcome=ev.failure.value), _end(call, ev.failure.value, now)
+    outcome = ev.failure.value
+    return dataclasses.replace(call, outcome=outcome), _end(call, outcome, now, ev)
 
 
 def hung_up_dialing(call: Call, ev: object, now: float) -> tuple[Call, list[c.Command]]:
     assert isinstance(ev, e.CallHungUp)
     outcome = _FAILURE_BY_CAUSE.get(ev.cause, e.DialFailure.FAILED).value
-    return dataclasses.replace(call, outcome=outcome), _end(call, outcome, now)
+    return dataclasses.replace(call, outcome=outcome), _end(call, outcome, now, ev)
 
 
 def answered(call: Call, ev: object, now: float) -> tuple[Call, list[c.Command]]:
@@ -76,7 +95,7 @@ def _live(call: Call, ev: object, now: float) -> tuple[Call, list[c.Command]]:
     call = dataclasses.replace(call, live=True, live_at=now)
     return call, [c.CancelTimer(call.attempt_id, "amd_timeout"), _amd_fields(call, ev, now),
                   _record(call, live_answer=True),
-                  c.LedgerLiveAnswer(call.attempt_id, call.policy.campaign)]
+                  c.LedgerLiveAnswer(call.attempt_id, call.policy.campaign, call.phone)]
 
 
 def greeting_silence(ev: object) -> float:
@@ -150,6 +169,12 @@ def bridge(call: Call, ev: object, now: float) -> tuple[Call, list[c.Command]]:
     return call, [c.BridgeToAgent(call.attempt_id, ev.agent), _record(call, agent=ev.agent)]
 
 
+def bridge_failed(call: Call, ev: object, now: float) -> tuple[Call, list[c.Command]]:
+    """The agent's bridge refused the call: it waits for another agent, and its
+    connect deadline keeps running."""
+    return dataclasses.replace(call, agent=None), [_record(call, agent=None)]
+
+
 def bridged(call: Call, ev: object, now: float) -> tuple[Call, list[c.Command]]:
     return dataclasses.replace(call, outcome="human"), [
         c.CancelTimer(call.attempt_id, "connect_deadline"), _record(call, bridged_at=now)]
@@ -161,6 +186,15 @@ def abandon(call: Call, ev: object, now: float) -> tuple[Call, list[c.Command]]:
     call, play = _play(call, call.policy.safe_harbor)
     return call, [play, c.LedgerAbandon(call.attempt_id, call.policy.campaign, call.phone),
                   _record(call, abandoned=True)]
+
+
+def abandon_bridging(call: Call, ev: object, now: float) -> tuple[Call, list[c.Command]]:
+    """The deadline passed while joining the agent's bridge: the call is taken out of
+    the bridge (should the join still land) and abandoned like any other."""
+    assert call.agent is not None
+    leave = c.LeaveBridge(call.attempt_id, call.agent)
+    done, cmds = abandon(dataclasses.replace(call, agent=None), ev, now)
+    return done, [leave, _record(call, agent=None), *cmds]
 
 
 def opt_out(call: Call, ev: object, now: float) -> tuple[Call, list[c.Command]]:
@@ -187,15 +221,33 @@ def hang_up(call: Call, ev: object, now: float) -> tuple[Call, list[c.Command]]:
 def ended(call: Call, ev: object, now: float) -> tuple[Call, list[c.Command]]:
     outcome = call.outcome or ("broadcast" if call.policy.broadcast else "human")
     cmds: list[c.Command] = [c.CancelTimer(call.attempt_id, t) for t in TIMERS]
-    return dataclasses.replace(call, outcome=outcome), [*cmds, *_end(call, outcome, now)]
+    return dataclasses.replace(call, outcome=outcome), [*cmds, *_end(call, outcome, now, ev)]
 
 
 def ended_waiting(call: Call, ev: object, now: float) -> tuple[Call, list[c.Command]]:
-    """The person hung up before an agent came: counted as abandoned, to be safe."""
+    """The person hung up before an agent came (or while joining one): counted as
+    abandoned, to be safe."""
     call = dataclasses.replace(call, abandoned=True, outcome="abandoned")
     extra = [c.LedgerAbandon(call.attempt_id, call.policy.campaign, call.phone)]
     done, cmds = ended(call, ev, now)
     return done, [*extra, *cmds]
+
+
+def vanished_dialing(call: Call, ev: object, now: float) -> tuple[Call, list[c.Command]]:
+    """Gone while ringing: whether the phone was answered is not known."""
+    return dataclasses.replace(call, outcome="lost"), [
+        c.CancelTimer(call.attempt_id, "dial_timeout"), *_end(call, "lost", now)]
+
+
+def vanished_screening(call: Call, ev: object, now: float) -> tuple[Call, list[c.Command]]:
+    """Gone while AMD listened: AMD may have heard a person, who was then left without
+    an agent; counted as a live answer abandoned, to be safe."""
+    call = dataclasses.replace(call, live=True, live_at=now)
+    live: list[c.Command] = [
+        _record(call, live_answer=True),
+        c.LedgerLiveAnswer(call.attempt_id, call.policy.campaign, call.phone)]
+    done, cmds = ended_waiting(call, ev, now)
+    return done, [*live, *cmds]
 
 
 def ended_no_amd(call: Call, ev: object, now: float) -> tuple[Call, list[c.Command]]:

@@ -26,6 +26,15 @@ class BridgeToAgent:
 
 
 @dataclass(frozen=True, slots=True)
+class LeaveBridge:
+    """Take the call out of its agent's holding bridge, if it got there (a join that
+    arrives after the connect deadline must not stay)."""
+
+    attempt_id: str
+    agent: str
+
+
+@dataclass(frozen=True, slots=True)
 class Play:
     attempt_id: str
     media: str
@@ -94,6 +103,7 @@ class LedgerAbandon:
 class LedgerLiveAnswer:
     attempt_id: str
     campaign: str
+    phone: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,7 +137,7 @@ class AgentStateChanged:
     event: str
 
 
-Command = (Originate | BridgeToAgent | Play | StopPlayback | DetectTalk | HangupCall
+Command = (Originate | BridgeToAgent | LeaveBridge | Play | StopPlayback | DetectTalk | HangupCall
            | StartTimer | CancelTimer | RecordAttempt | AddOptOut | LedgerAbandon
            | LedgerLiveAnswer | CallEnded
            | CallAgentPhone | HangupAgentPhone | AgentStateChanged)

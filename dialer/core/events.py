@@ -19,6 +19,7 @@ class DialFailure(StrEnum):
     CONGESTION = "congestion"
     FAILED = "failed"
     NOT_SENT = "canceled"  # never reached Asterisk: the lead is not charged an attempt
+    LOST = "lost"          # the channel vanished while dialing (an Asterisk restart)
 
 
 class AmdStatus(StrEnum):
@@ -32,8 +33,12 @@ class AmdStatus(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class OriginateFailed:
+    """``cause``: the Q.850 cause when Asterisk told it (0: derive it from ``failure``)."""
+
     attempt_id: str
     failure: DialFailure
+    cause: int = 0
+    cause_txt: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +62,14 @@ class BridgeJoined:
 
 
 @dataclass(frozen=True, slots=True)
+class BridgeFailed:
+    """Asterisk refused to put the call into its agent's holding bridge (the bridge or
+    the agent's phone is gone)."""
+
+    attempt_id: str
+
+
+@dataclass(frozen=True, slots=True)
 class DtmfReceived:
     attempt_id: str
     digit: str
@@ -76,13 +89,21 @@ class CallHungUp:
 
 
 @dataclass(frozen=True, slots=True)
+class CallVanished:
+    """The call's channel is gone from Asterisk and no word of its end ever came (an
+    Asterisk restart, a lost connection): its end is read the safe way."""
+
+    attempt_id: str
+
+
+@dataclass(frozen=True, slots=True)
 class TimerFired:
     attempt_id: str
     name: str
 
 
-CallEvent = (OriginateFailed | CallAnswered | AmdDetected | BridgeJoined | DtmfReceived
-             | PlaybackFinished | CallHungUp | TimerFired)
+CallEvent = (OriginateFailed | CallAnswered | AmdDetected | BridgeJoined | BridgeFailed
+             | DtmfReceived | PlaybackFinished | CallHungUp | CallVanished | TimerFired)
 
 
 # ------------------------------------------------------------------ agent events
@@ -90,11 +111,13 @@ CallEvent = (OriginateFailed | CallAnswered | AmdDetected | BridgeJoined | DtmfR
 @dataclass(frozen=True, slots=True)
 class AgentLogin:
     """``dialed_in``: the agent called in from the softphone (the login extension), so
-    the engine must not call the phone; the call itself becomes the session."""
+    the engine must not call the phone; the call itself becomes the session.
+    ``campaign``: the one campaign the agent serves (None: any, in tests of the core)."""
 
     agent: str
     endpoint: str
     dialed_in: bool = False
+    campaign: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,9 +147,33 @@ class AgentLogout:
 
 @dataclass(frozen=True, slots=True)
 class AgentPhoneDown:
-    """The agent hung up the softphone: log them out cleanly."""
+    """The agent's phone channel ended. Unless Asterisk itself goes away within the
+    grace that follows (a restart hangs every channel up), the agent hung up and is
+    logged out. ``channel``: the phone channel that ended (empty: the agent's)."""
 
     agent: str
+    channel: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class AgentPhoneLost:
+    """The agent's phone or holding bridge is missing in Asterisk (found by
+    reconciliation, or a bridge refused a call): the engine calls the phone again."""
+
+    agent: str
+
+
+@dataclass(frozen=True, slots=True)
+class AgentPhoneFailed:
+    """Calling the agent's phone failed; reconciliation tries again later."""
+
+    agent: str
+
+
+@dataclass(frozen=True, slots=True)
+class TelephonyLost:
+    """The connection to Asterisk dropped: phones that just went down were most likely
+    taken by Asterisk, not hung up by their agents."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,4 +183,4 @@ class AgentDisposition:
 
 
 AgentEvent = (AgentLogin | AgentPhoneUp | AgentReady | AgentPause | AgentLogout
-              | AgentPhoneDown | AgentDisposition)
+              | AgentPhoneDown | AgentPhoneLost | AgentPhoneFailed | AgentDisposition)

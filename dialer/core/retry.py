@@ -19,7 +19,7 @@ Status = Literal["done", "retry", "deferred"]
 FINAL_OUTCOMES = frozenset({"human", "optout", "broadcast", "blocked"})
 # Outcomes retried after the rule of the same name.
 DELAYED_OUTCOMES = frozenset({"busy", "no_answer", "congestion", "failed", "machine",
-                              "answer_hangup", "abandoned"})
+                              "answer_hangup", "abandoned", "lost"})
 # Compliance reasons that pass with time, and how long to wait before trying again.
 TEMPORARY_BLOCKS: dict[str, timedelta] = {
     "filter_unavailable": timedelta(minutes=1),
@@ -49,6 +49,8 @@ class RetryDelays(Protocol):
     def answer_hangup(self) -> float: ...
     @property
     def abandoned(self) -> float: ...
+    @property
+    def lost(self) -> float: ...
     @property
     def max_attempts(self) -> int: ...
 

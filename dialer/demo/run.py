@@ -78,7 +78,7 @@ class Agents:
         self.app = app
         assert app.parts is not None
         for name in self.names:
-            app.parts.service.feed(e.AgentLogin(name, f"PJSIP/{name}"))
+            app.parts.service.feed(e.AgentLogin(name, f"PJSIP/{name}", campaign="demo"))
 
     async def wrapped_up(self, agent: str, info: dict[str, Any]) -> None:
         if self.app is not None and self.app.parts is not None:

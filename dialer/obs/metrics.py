@@ -28,12 +28,9 @@ from prometheus_client.process_collector import ProcessCollector
 
 from dialer.core.agent import AgentState
 from dialer.core.compliance.verdict import REASONS
+from dialer.core.outcomes import OUTCOMES
 
 OTHER = "other"
-OUTCOMES = frozenset({
-    "human", "machine", "busy", "no_answer", "congestion", "failed", "answer_hangup",
-    "abandoned", "blocked", "optout", "broadcast", "canceled",
-})
 AGENT_STATES = tuple(state.value for state in AgentState)
 AMD_RESULTS = frozenset({"HUMAN", "MACHINE", "NOTSURE", "HANGUP"})
 COMPLIANCE_REASONS = frozenset(REASONS)

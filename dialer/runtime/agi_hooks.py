@@ -30,8 +30,12 @@ def endpoint_of(channel: str) -> str:
 
 
 class AgiHooks:
-    def __init__(self, feed: Callable[[object], None]) -> None:
-        self.feed = feed
+    """``campaign()``: the campaign a dialled-in agent serves (None: the engine runs
+    several, and the agent must log in through the API naming one)."""
+
+    def __init__(self, feed: Callable[[object], None],
+                 campaign: Callable[[], str | None] = lambda: None) -> None:
+        self.feed, self.campaign = feed, campaign
 
     def handlers(self) -> dict[str, Callable[[AgiSession], Awaitable[None]]]:
         return {"amd": self.amd, "agent-login": self.agent_login}
@@ -52,4 +56,11 @@ class AgiHooks:
             log.warning("agent login refused: bad agent name", channel=session.env.channel)
             await session.hangup()
             return
-        self.feed(e.AgentLogin(name, endpoint_of(session.env.channel), dialed_in=True))
+        campaign = self.campaign()
+        if campaign is None:
+            log.warning("agent login refused: this engine runs several campaigns; log in "
+                        "through the API naming one", agent=name)
+            await session.hangup()
+            return
+        self.feed(e.AgentLogin(name, endpoint_of(session.env.channel), dialed_in=True,
+                               campaign=campaign))

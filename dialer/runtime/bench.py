@@ -137,7 +137,8 @@ async def run_bench(o: BenchOptions) -> dict[str, Any]:
 async def _login(app: DialerApp, agents: int) -> None:
     assert app.parts is not None
     for i in range(1, agents + 1):
-        app.parts.service.feed(e.AgentLogin(f"agent{i}", f"PJSIP/agent{i}"))
+        app.parts.service.feed(e.AgentLogin(f"agent{i}", f"PJSIP/agent{i}",
+                                               campaign="bench-agents"))
 
 
 async def _measure(dsn: str, o: BenchOptions) -> dict[str, Any]:

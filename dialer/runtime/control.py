@@ -46,7 +46,7 @@ class EngineControl(AgentControl):
 
     def _info(self, d: CampaignDialer) -> p.CampaignInfo:
         engine = self.parts.service.engine
-        logged_in = sum(1 for a in engine.agents.values() if a.state.value != "logged_out")
+        logged_in = sum(1 for a in d.agents() if a.state.value != "logged_out")
         return p.CampaignInfo(d.setup.name, _state(d.setup.status), d.setup.definition.mode,
                               d.setup.rules.region, logged_in,
                               len(engine.in_flight(d.setup.name)))
@@ -106,7 +106,7 @@ class EngineControl(AgentControl):
         return p.CampaignStatus(d.setup.name, _state(d.setup.status), d.setup.definition.mode,
                                 last.dial_level if last else 0.0,
                                 len(engine.in_flight(d.setup.name)), abandon,
-                                engine.agents_by_state(),
+                                engine.agents_by_state(d.setup.name),
                                 self.app.recent.counts(f"outcome:{d.setup.name}"))
 
     async def readiness(self) -> p.Readiness:

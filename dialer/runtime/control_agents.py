@@ -13,6 +13,7 @@ from dialer.api import ports as p
 from dialer.core import events as e
 from dialer.core.agent import Agent
 from dialer.core.errors import IllegalTransition
+from dialer.store import agents as store_agents
 
 if TYPE_CHECKING:
     from dialer.app import DialerApp
@@ -37,7 +38,8 @@ class AgentControl:
     def _as_info(self, agent: Agent) -> p.AgentInfo:
         clock = self.parts.service.clock
         return p.AgentInfo(agent.name, agent.state.value, clock.wall(agent.since),
-                           agent.endpoint or None, None, agent.pause_reason, agent.attempt_id)
+                           agent.endpoint or None, agent.campaign, agent.pause_reason,
+                           agent.attempt_id)
 
     def _apply(self, event: object, name: str) -> p.AgentInfo:
         try:
@@ -53,9 +55,25 @@ class AgentControl:
 
     async def agent_login(self, agent: str, endpoint: str, campaign: str | None
                           ) -> p.AgentInfo:
-        if campaign is not None and campaign not in self.parts.dialers:
+        """Log in for one campaign of this engine (the only one, when it runs one)."""
+        campaign = self._campaign_for_login(campaign)
+        other = await store_agents.engine_of_agent(self.parts.pool, agent,
+                                                   self.app.cfg.engine.heartbeat_timeout)
+        if other is not None and other != self.app.engine_id:
+            raise p.Conflict(f"agent {agent} is logged in on engine {other}: log out there "
+                             "first")
+        return self._apply(e.AgentLogin(agent, endpoint, campaign=campaign), agent)
+
+    def _campaign_for_login(self, campaign: str | None) -> str:
+        names = sorted(self.parts.dialers)
+        if campaign is None:
+            if len(names) != 1:
+                raise p.InvalidSetting("campaign", "name the campaign to serve; this engine "
+                                       f"runs {', '.join(names) or 'none'}")
+            return names[0]
+        if campaign not in self.parts.dialers:
             raise p.NotFound("campaign", campaign)
-        return self._apply(e.AgentLogin(agent, endpoint), agent)
+        return campaign
 
     async def agent_ready(self, agent: str) -> p.AgentInfo:
         self._agent(agent)

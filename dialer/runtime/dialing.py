@@ -22,7 +22,7 @@ import structlog
 
 from dialer.adapters.executor import Clock
 from dialer.campaigns import CampaignDef
-from dialer.core.agent import AgentState
+from dialer.core.agent import Agent, AgentState
 from dialer.core.call import CallPolicy, CallState
 from dialer.core.commands import Originate
 from dialer.core.compliance import CampaignRules
@@ -32,6 +32,7 @@ from dialer.core.retry import decide_retry, defer_blocked, is_temporary
 from dialer.runtime.observer import CampaignObserver, Ledgers
 from dialer.runtime.service import EngineService
 from dialer.store import hopper
+from dialer.store.attempts import Intent, begin_attempts
 from dialer.store.hopper import LeasedLead
 
 log = structlog.get_logger("dialer.dialing")
@@ -112,7 +113,8 @@ class CampaignDialer:
         self.pacer: Pacer = make_pacer("progressive" if self.broadcast else d.mode,
                                        limit=limit, power_ratio=d.pacing.power_ratio)
         self.learner = Learner()
-        self.ledgers = Ledgers()
+        self.ledgers = Ledgers(d.name, deps.compliance, setup.rules.effective_window(),
+                               self._compliance_now)
         self.observer = CampaignObserver(d.name, self.learner, self.ledgers)
         self.policy = setup.policy()
         self.hopper: deque[LeasedLead] = deque()
@@ -161,18 +163,41 @@ class CampaignDialer:
         if want <= 0:
             return 0
         await self._refill(want)
-        placed = self._place(want, now)
-        self.bucket.give_back(want - placed)
+        placed = 0
+        try:
+            placed = await self._place(want)
+        finally:
+            self.bucket.give_back(want - placed)
         return placed
 
-    def _place(self, want: int, now: float) -> int:
-        placed = 0
+    async def _place(self, want: int) -> int:
+        """Check leads until ``want`` are allowed, commit their attempts, then dial them:
+        an Originate never leaves before its attempt's row is in Postgres."""
+        allowed = self._allowed(want)
+        if not allowed:
+            return 0
+        intents = [self._intent(lead, verdict) for lead, verdict in allowed]
+        try:
+            await begin_attempts(self.deps.pool, intents)
+        except BaseException:
+            self.hopper.extendleft(reversed([lead for lead, _ in allowed]))
+            raise
+        for (lead, _), intent in zip(allowed, intents, strict=True):
+            self._originate(lead, intent)
+        self.stats.placed += len(allowed)
+        return len(allowed)
+
+    def _allowed(self, want: int) -> list[tuple[LeasedLead, Any]]:
         waiting_agent = self._ready_agents() > 0
-        while placed < want and self.hopper:
-            if self._dial(self.hopper.popleft(), waiting_agent):
-                placed += 1
-        self.stats.placed += placed
-        return placed
+        allowed: list[tuple[LeasedLead, Any]] = []
+        while len(allowed) < want and self.hopper:
+            lead = self.hopper.popleft()
+            verdict = self._check(lead, waiting_agent)
+            if verdict.allowed:
+                allowed.append((lead, verdict))
+            else:
+                self._blocked(lead, verdict)
+        return allowed
 
     async def _refill(self, want: int) -> None:
         if len(self.hopper) >= want:
@@ -187,24 +212,21 @@ class CampaignDialer:
     def _compliance_now(self) -> datetime:
         return self.clock.wall() + self.deps.compliance_skew
 
-    def _dial(self, lead: LeasedLead, agent_waiting: bool) -> bool:
+    def _check(self, lead: LeasedLead, agent_waiting: bool) -> Any:
         rules = self.setup.rules
         facts = lead_facts(lead.phone, rules.region, lead.state, lead.time_zones)
-        verdict = self.deps.compliance.check(facts, rules, self._compliance_now(),
-                                             agent_waiting=agent_waiting)
-        if not verdict.allowed:
-            self._blocked(lead, verdict)
-            return False
-        self._originate(lead, verdict)
-        return True
+        return self.deps.compliance.check(facts, rules, self._compliance_now(),
+                                          agent_waiting=agent_waiting)
 
-    def _originate(self, lead: LeasedLead, verdict: Any) -> None:
-        d, now = self.setup.definition, self.clock.now()
-        aid = str(uuid.uuid4())
+    def _intent(self, lead: LeasedLead, verdict: Any) -> Intent:
+        return Intent(str(uuid.uuid4()), self.setup.id, lead.lead_id, lead.phone,
+                      self.deps.engine_id, self.setup.definition.originate_via,
+                      verdict.to_json(), self.clock.wall())
+
+    def _originate(self, lead: LeasedLead, intent: Intent) -> None:
+        d, now, aid = self.setup.definition, self.clock.now(), intent.attempt_id
         self.leads[aid] = lead
-        self.deps.writer.begin(aid, self.setup.id, lead.lead_id, lead.phone,
-                               self.deps.engine_id, d.originate_via, verdict.to_json(),
-                               self.clock.wall())
+        self.deps.writer.track(aid, lead.lead_id)
         self.deps.compliance.note_attempt(lead.phone, self._compliance_now(), False,
                                           campaign=d.name, attempt_id=aid)
         dial = d.dial_template.replace("{number}", str(lead.phone))
@@ -229,15 +251,17 @@ class CampaignDialer:
         executor.tasks.submit(f"audit:{lead.lead_id}", lambda: self.deps.compliance.record_block(
             verdict, lead.phone, campaign_id=self.setup.id, lead_id=lead.lead_id, at=wall))
 
+    def adopt_lead(self, attempt_id: str, lead: LeasedLead) -> None:
+        """An attempt taken over from a dead engine: its end settles this lead."""
+        self.leads[attempt_id] = lead
+        self.deps.writer.track(attempt_id, lead.lead_id)
+
     def ended(self, attempt_id: str, outcome: str, at: datetime) -> None:
         """The attempt is over: its lead is retried or closed by the campaign's rules."""
         lead = self.leads.pop(attempt_id, None)
         attempts = lead.attempts if lead else 0
         decision = decide_retry(outcome, attempts, self.setup.definition.retry, at)
         self.deps.writer.finish(attempt_id, outcome, at, decision)
-        if lead is not None and outcome == "abandoned":
-            self.deps.compliance.note_attempt(lead.phone, self._compliance_now(), True,
-                                              campaign=self.setup.name, attempt_id=attempt_id)
         self.wake.set()
 
     # ---------------------------------------------------------------- snapshot
@@ -249,13 +273,17 @@ class CampaignDialer:
         return Decision(max(0, lines - busy), "broadcast", dial_level=float(lines))
 
     def _ready_agents(self) -> int:
-        return sum(1 for a in self.deps.service.engine.agents.values()
-                   if a.state is AgentState.READY)
+        return len(self.deps.service.engine.ready_agents(self.setup.name))
+
+    def agents(self) -> list[Agent]:
+        """The agents serving this campaign (each serves one)."""
+        return [a for a in self.deps.service.engine.agents.values()
+                if a.campaign == self.setup.name]
 
     def snapshot(self, now: float) -> Snapshot:
         engine = self.deps.service.engine
         by_state: dict[AgentState, list[float]] = {s: [] for s in AgentState}
-        for agent in engine.agents.values():
+        for agent in self.agents():
             by_state[agent.state].append(agent.since)
         calls = engine.in_flight(self.setup.name)
         ringing = tuple(self.observer.ringing_since(c.attempt_id) or now for c in calls

@@ -14,7 +14,7 @@ def sample(parts: Any) -> None:
     engine = parts.service.engine
     for name, dialer in parts.dialers.items():
         metrics.set_calls_in_flight(name, len(engine.in_flight(name)))
-        metrics.set_agents(name, engine.agents_by_state())
+        metrics.set_agents(name, engine.agents_by_state(name))
         _pacer(name, dialer)
         target = float(dialer.setup.rules.abandon_target or 0.03)
         metrics.set_abandon(name, "rolling_30d", dialer.ledgers.window.rate, target)

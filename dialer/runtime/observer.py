@@ -3,17 +3,22 @@
 The observer watches the commands the core emits (their times are engine-clock
 seconds) and feeds the campaign's :class:`Learner`: ring-to-answer and live-answer
 times, AMD verdict times, talk and wrap-up times. It also keeps the abandonment
-ledgers the pacer needs: the regulatory window (seeded from the database at start),
-today, and the last minute.
+ledgers the pacer needs: the regulatory window, today, and the last minute.
 """
 
 from __future__ import annotations
 
 from collections import deque
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
 
 from dialer.core import commands as c
+from dialer.core.compliance.rules import AbandonWindow
 from dialer.core.pacing import Learner, Ledger
+
+DAY = AbandonWindow("day")
 
 
 @dataclass
@@ -24,32 +29,26 @@ class _Times:
     live: bool = False
 
 
-@dataclass
 class Ledgers:
-    """Live answers and abandons: the regulatory window, today, the last minute."""
+    """A campaign's abandonment ledgers. The regulatory window and today are read from
+    the compliance filter's ledger, which counts every engine's attempts from Postgres
+    (and this engine's own at once, by attempt id), so the pacer, the compliance check
+    and the metrics see one count. The last minute is this engine's own."""
 
-    window_live: int = 0
-    window_abandoned: int = 0
-    day: str = ""
-    day_live: int = 0
-    day_abandoned: int = 0
-    recent_live: deque[float] = field(default_factory=deque)
-    recent_abandoned: deque[float] = field(default_factory=deque)
+    def __init__(self, campaign: str, compliance: Any, window: AbandonWindow,
+                 wall: Callable[[], datetime]) -> None:
+        self.campaign, self.compliance, self.span, self.wall = campaign, compliance, window, wall
+        self.recent_live: deque[float] = deque()
+        self.recent_abandoned: deque[float] = deque()
 
-    def _roll(self, today: str) -> None:
-        if today != self.day:
-            self.day, self.day_live, self.day_abandoned = today, 0, 0
-
-    def live(self, now: float, today: str) -> None:
-        self._roll(today)
-        self.window_live += 1
-        self.day_live += 1
+    def live(self, attempt_id: str, phone: int, now: float) -> None:
+        self.compliance.note_attempt(phone, self.wall(), False, campaign=self.campaign,
+                                     live_answer=True, attempt_id=attempt_id)
         self.recent_live.append(now)
 
-    def abandoned(self, now: float, today: str) -> None:
-        self._roll(today)
-        self.window_abandoned += 1
-        self.day_abandoned += 1
+    def abandoned(self, attempt_id: str, phone: int, now: float) -> None:
+        self.compliance.note_attempt(phone, self.wall(), True, campaign=self.campaign,
+                                     attempt_id=attempt_id)
         self.recent_abandoned.append(now)
 
     def last_minute(self, now: float) -> Ledger:
@@ -58,13 +57,19 @@ class Ledgers:
                 q.popleft()
         return Ledger(len(self.recent_live), len(self.recent_abandoned))
 
+    def _since(self, start: datetime) -> Ledger:
+        until = self.wall()
+        abandoned, live = self.compliance.abandon_counts(
+            self.campaign, start - timedelta(microseconds=1), until)
+        return Ledger(live, abandoned)
+
     @property
     def window(self) -> Ledger:
-        return Ledger(self.window_live, self.window_abandoned)
+        return self._since(self.span.start(self.wall()))
 
     @property
     def today(self) -> Ledger:
-        return Ledger(self.day_live, self.day_abandoned)
+        return self._since(DAY.start(self.wall()))
 
 
 class CampaignObserver:
@@ -93,14 +98,14 @@ class CampaignObserver:
         t = self.calls.get(attempt_id)
         return t.answered if t else None
 
-    def observe(self, cmds: list[c.Command], now: float, today: str) -> None:
+    def observe(self, cmds: list[c.Command], now: float) -> None:
         for cmd in cmds:
             if isinstance(cmd, c.RecordAttempt) and cmd.attempt_id in self.calls:
                 self._record(cmd.attempt_id, cmd.as_dict(), now)
             elif isinstance(cmd, c.LedgerLiveAnswer) and cmd.campaign == self.campaign:
-                self.ledgers.live(now, today)
+                self.ledgers.live(cmd.attempt_id, cmd.phone, now)
             elif isinstance(cmd, c.LedgerAbandon) and cmd.campaign == self.campaign:
-                self.ledgers.abandoned(now, today)
+                self.ledgers.abandoned(cmd.attempt_id, cmd.phone, now)
             elif isinstance(cmd, c.AgentStateChanged):
                 self._agent(cmd, now)
 

@@ -22,7 +22,6 @@ from dialer.core.campaign import Engine
 from dialer.core.commands import Command, Originate
 from dialer.core.errors import IllegalTransition
 from dialer.obs.logging import log_transition
-from dialer.runtime.reconcile import gone_calls
 
 log = structlog.get_logger("dialer.engine")
 
@@ -74,9 +73,8 @@ class EngineService:
         if isinstance(event, Answered):
             self._plumb(self.executor.continue_to_amd(event.attempt_id), event.attempt_id)
             return []
-        if isinstance(event, e.AgentPhoneUp):
-            self._plumb(self.executor.join_agent_bridge(event.agent, event.channel),
-                        f"agent:{event.agent}")
+        if not self._current_phone(event):
+            return []
         before = self._call_of(event)
         try:
             cmds = self.engine.handle(event, self.clock.now())
@@ -96,6 +94,16 @@ class EngineService:
         for listener in self.listeners:
             listener(event, cmds)
         return cmds
+
+    def _current_phone(self, event: object) -> bool:
+        """News of a phone this engine replaced since (called again) is dropped."""
+        assert self.executor is not None
+        lines = self.executor.lines
+        if isinstance(event, e.AgentPhoneUp):
+            return lines.phone_answered(event.agent, event.channel)
+        if isinstance(event, e.AgentPhoneDown) and event.channel:
+            return lines.is_current(event.agent, event.channel)
+        return True
 
     def _call_of(self, event: object) -> Call | None:
         aid = getattr(event, "attempt_id", None)
@@ -119,14 +127,15 @@ class EngineService:
 
         self.executor.tasks.submit(key, job)
 
-    async def reconcile(self, live_channels: list[str], before: float) -> int:
-        """End the calls whose channels Asterisk no longer has; returns how many."""
-        events = gone_calls(self.engine.calls, live_channels, self.dialed_at, before)
-        for event in events:
-            self.feed(event)
-        if events:
-            log.warning("calls ended by reconciliation", count=len(events))
-        return len(events)
+    def take_over(self, call: Call, cmds: list[Command]) -> None:
+        """Follow a call found in Asterisk (adopted after a crash) from now on."""
+        assert self.executor is not None
+        now = self.clock.now()
+        self.dialed_at[call.attempt_id] = now
+        cmds = self.engine.adopt(call, cmds, now)
+        self.executor.run(cmds)
+        for listener in self.listeners:
+            listener(call, cmds)
 
     def originate(self, order: Originate, policy: CallPolicy) -> None:
         assert self.executor is not None

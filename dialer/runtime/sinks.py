@@ -28,7 +28,7 @@ class Sinks:
         if "agent" in fields:
             fields = dict(fields)
             name = fields.pop("agent")
-            fields["agent_id"] = self.agent_id(str(name))
+            fields["agent_id"] = None if name is None else self.agent_id(str(name))
         self.writer.update(attempt_id, fields)
 
     def ended(self, attempt_id: str, outcome: str, at: datetime) -> None:

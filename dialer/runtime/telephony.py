@@ -7,7 +7,6 @@ import asyncio
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Any
 
 import aiohttp
 
@@ -16,6 +15,7 @@ from dialer.adapters.ami.types import AmiConfig
 from dialer.adapters.ari.client import AriClient, AriConfig
 from dialer.adapters.ari.stream import AriEventStream
 from dialer.adapters.backoff import Connected, Disconnected
+from dialer.core import events as e
 from dialer.runtime.service import EngineService
 
 StateCallback = Callable[[str, bool], None]
@@ -40,45 +40,32 @@ def _on_state(connected: dict[str, bool], callback: StateCallback | None
     return note
 
 
-async def _reconcile_ami(ami: AmiClient, service: EngineService, before: float) -> None:
-    channels = await ami.channels()
-    await service.reconcile([ch.uniqueid for ch in channels], before)
+Reconnected = Callable[[str, float], None]  # (adapter, engine time it came back)
 
 
-async def _reconcile_ari(ari: AriClient, service: EngineService, before: float) -> None:
-    channels = await ari.list_channels()
-    await service.reconcile([ch.id for ch in channels], before)
-
-
-def _after_reconnect(service: EngineService, key: str, job: Callable[[], Any]) -> None:
-    if service.executor is not None:
-        service.executor.tasks.submit(key, job)
-
-
-async def _pump_ami(ami: AmiClient, service: EngineService) -> None:
+async def _pump_ami(ami: AmiClient, service: EngineService, reconnected: Reconnected) -> None:
     async for item in ami.events():
         if isinstance(item, Connected) and item.session > 1:
-            before = service.clock.now()
-            _after_reconnect(service, "reconcile:ami",
-                             lambda b=before: _reconcile_ami(ami, service, b))
+            reconnected("ami", service.clock.now())
         elif not isinstance(item, (Connected, Disconnected)):
             service.feed_ami(item)
 
 
-async def _pump_ari(stream: AriEventStream, ari: AriClient, service: EngineService) -> None:
+async def _pump_ari(stream: AriEventStream, service: EngineService,
+                    reconnected: Reconnected) -> None:
     async for item in stream.events():
         if isinstance(item, Connected) and item.session > 1:
-            before = service.clock.now()
-            _after_reconnect(service, "reconcile:ari",
-                             lambda b=before: _reconcile_ari(ari, service, b))
-        elif not isinstance(item, (Connected, Disconnected)):
+            reconnected("ari", service.clock.now())
+        elif isinstance(item, Disconnected):
+            service.feed(e.TelephonyLost())
+        elif not isinstance(item, Connected):
             service.feed_ari(item)
 
 
 @asynccontextmanager
 async def connect(tg: asyncio.TaskGroup, service: EngineService, *, ami: AmiConfig | None,
-                  ari: AriConfig, on_state: StateCallback | None = None
-                  ) -> AsyncIterator[Telephony]:
+                  ari: AriConfig, reconnected: Reconnected = lambda adapter, at: None,
+                  on_state: StateCallback | None = None) -> AsyncIterator[Telephony]:
     """Start the clients inside ``tg``; close them when the block ends."""
     connected = {"ami": False, "ari": False}
     note = _on_state(connected, on_state)
@@ -87,9 +74,10 @@ async def connect(tg: asyncio.TaskGroup, service: EngineService, *, ami: AmiConf
     stream = AriEventStream(ari, session, on_state=note)
     tel = Telephony(ami_client, AriClient(ari, session), stream, connected)
     tasks = [tg.create_task(stream.run()),
-             tg.create_task(_pump_ari(stream, tel.ari, service))]
+             tg.create_task(_pump_ari(stream, service, reconnected))]
     if ami_client is not None:
-        tasks += [tg.create_task(ami_client.run()), tg.create_task(_pump_ami(ami_client, service))]
+        tasks += [tg.create_task(ami_client.run()),
+                  tg.create_task(_pump_ami(ami_client, service, reconnected))]
     try:
         yield tel
     finally:

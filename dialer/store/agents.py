@@ -40,16 +40,43 @@ async def ensure_agent(pool: asyncpg.Pool, name: str, endpoint: str) -> int:
         name, endpoint))
 
 
+@dataclass(frozen=True, slots=True)
+class OpenSession:
+    """An agent's login that outlived its engine: what puts the agent back to work."""
+
+    session_id: int
+    agent_id: int
+    agent: str
+    endpoint: str
+    campaign: str | None
+    channel_id: str | None
+    bridge_id: str | None
+    paused_reason: str | None
+    engine_id: str | None
+
+
 async def open_session(pool: asyncpg.Pool, agent_id: int, campaign_id: int | None,
-                       channel_id: str | None) -> int:
-    """Start a login session; an agent's earlier open session is closed as superseded."""
+                       channel_id: str | None, engine_id: str | None = None) -> int:
+    """Start a login session; an agent's earlier open session on this engine (or on no
+    engine) is closed as superseded."""
     async with pool.acquire() as conn, conn.transaction():
         await conn.execute(
             """UPDATE agent_sessions SET logout_at = now(), logout_reason = 'superseded'
-               WHERE agent_id = $1 AND logout_at IS NULL""", agent_id)
+               WHERE agent_id = $1 AND logout_at IS NULL
+                 AND engine_id IS NOT DISTINCT FROM $2""", agent_id, engine_id)
         return int(await conn.fetchval(
-            """INSERT INTO agent_sessions (agent_id, campaign_id, channel_id)
-               VALUES ($1, $2, $3) RETURNING id""", agent_id, campaign_id, channel_id))
+            """INSERT INTO agent_sessions (agent_id, campaign_id, channel_id, engine_id)
+               VALUES ($1, $2, $3, $4) RETURNING id""",
+            agent_id, campaign_id, channel_id, engine_id))
+
+
+async def note_session(pool: asyncpg.Pool, session_id: int, *, channel_id: str | None,
+                       bridge_id: str | None, paused_reason: str | None) -> None:
+    """Keep the session's phone, bridge and pause reason current."""
+    await pool.execute(
+        """UPDATE agent_sessions SET channel_id = $2, bridge_id = $3, paused_reason = $4
+           WHERE id = $1 AND logout_at IS NULL""",
+        session_id, channel_id, bridge_id, paused_reason)
 
 
 async def close_session(pool: asyncpg.Pool, session_id: int, reason: str) -> bool:
@@ -60,12 +87,40 @@ async def close_session(pool: asyncpg.Pool, session_id: int, reason: str) -> boo
     return str(done) != "UPDATE 0"
 
 
-async def close_all_sessions(pool: asyncpg.Pool, reason: str) -> int:
-    """End every open session (at start-up, after a crash); returns how many."""
+async def sessions_of(pool: asyncpg.Pool, engine_ids: list[str]) -> list[OpenSession]:
+    """Open sessions held by these engines, newest per agent."""
+    rows = await pool.fetch(
+        """SELECT DISTINCT ON (g.id) s.id, g.id, g.name, g.endpoint, c.name, s.channel_id,
+                  s.bridge_id, s.paused_reason, s.engine_id
+           FROM agent_sessions s JOIN agents g ON g.id = s.agent_id
+           LEFT JOIN campaigns c ON c.id = s.campaign_id
+           WHERE s.logout_at IS NULL AND s.engine_id = ANY($1::text[])
+           ORDER BY g.id, s.login_at DESC, s.id DESC""", engine_ids)
+    return [OpenSession(*r.values()) for r in rows]
+
+
+async def adopt_sessions(pool: asyncpg.Pool, session_ids: list[int], engine_id: str) -> None:
+    """These sessions now belong to ``engine_id``."""
+    await pool.execute("UPDATE agent_sessions SET engine_id = $2 WHERE id = ANY($1::bigint[])",
+                       session_ids, engine_id)
+
+
+async def close_sessions_of(pool: asyncpg.Pool, engine_ids: list[str], reason: str) -> int:
+    """End the open sessions of these engines (nothing left to put back); how many."""
     done = await pool.execute(
-        "UPDATE agent_sessions SET logout_at = now(), logout_reason = $1 "
-        "WHERE logout_at IS NULL", reason)
+        "UPDATE agent_sessions SET logout_at = now(), logout_reason = $2 "
+        "WHERE logout_at IS NULL AND engine_id = ANY($1::text[])", engine_ids, reason)
     return int(done.split()[-1])
+
+
+async def engine_of_agent(pool: asyncpg.Pool, name: str, stale: float) -> str | None:
+    """The living engine on which this agent is logged in, if any."""
+    return await pool.fetchval(  # type: ignore[no-any-return]
+        """SELECT s.engine_id FROM agent_sessions s JOIN agents g ON g.id = s.agent_id
+           JOIN engines e ON e.id = s.engine_id
+           WHERE g.name = $1 AND s.logout_at IS NULL
+             AND e.heartbeat_at > now() - make_interval(secs => $2)
+           ORDER BY s.login_at DESC LIMIT 1""", name, stale)
 
 
 async def record_disposition(pool: asyncpg.Pool, attempt_id: str, agent_id: int | None,

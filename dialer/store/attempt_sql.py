@@ -8,6 +8,7 @@ import uuid
 from collections.abc import Mapping
 from datetime import UTC, datetime
 
+from dialer.core.outcomes import OUTCOMES
 from dialer.core.retry import RetryDecision
 
 _BEGIN = """
@@ -66,8 +67,6 @@ WHERE l.id = $1 AND l.status IN ('leased', 'dialing')
 """
 
 
-OUTCOMES = frozenset({"human", "machine", "busy", "no_answer", "congestion", "failed",
-                      "answer_hangup", "abandoned", "blocked", "optout", "broadcast", "canceled"})
 _TEXT = ("channel", "originate_via", "amd_status", "amd_cause", "hangup_cause_txt")
 _TIME = ("originated_at", "answered_at", "amd_at", "bridged_at", "ended_at")
 _INT = ("hangup_cause", "agent_id")

@@ -161,6 +161,12 @@ class AttemptWriter:
             self._leads[str(aid)] = lead_id
         self._put(_Op(self._keys(aid), _BEGIN, args))
 
+    def track(self, attempt_id: str, lead_id: int | None) -> None:
+        """An attempt begun elsewhere (:func:`begin_attempts`): order its writes with
+        its lead's."""
+        if lead_id is not None:
+            self._leads[str(_uuid(attempt_id))] = _int("lead_id", lead_id)
+
     def update(self, attempt_id: str, fields: Mapping[str, object]) -> None:
         """Set some columns of the attempt; an unknown column or a bad value raises here."""
         if not fields:
@@ -310,6 +316,33 @@ class AttemptWriter:
         self._delay = self._backoff[0]
 
 
+@dataclass(frozen=True, slots=True)
+class Intent:
+    """An attempt about to be originated: its row exists before the Originate leaves."""
+
+    attempt_id: str
+    campaign_id: int
+    lead_id: int | None
+    phone: int
+    engine_id: str
+    via: str
+    compliance: Mapping[str, Any] | None
+    at: datetime
+
+
+async def begin_attempts(pool: asyncpg.Pool, intents: list[Intent]) -> None:
+    """Commit the rows (and mark their leads ``dialing``) in one transaction; only then
+    may the calls be placed. Raises when Postgres is unreachable: nothing is dialled."""
+    if not intents:
+        return
+    args = [(_uuid(i.attempt_id), _int("campaign_id", i.campaign_id),
+             None if i.lead_id is None else _int("lead_id", i.lead_id), _int("phone", i.phone),
+             i.engine_id, i.via, _json_arg("compliance", i.compliance),
+             _timestamp("at", i.at)) for i in intents]
+    async with pool.acquire() as conn, conn.transaction():
+        await conn.executemany(_BEGIN, args)
+
+
 def _layers(batch: list[_Op]) -> list[list[_Op]]:
     """Groups of one SQL each, in an order that keeps every key's writes in queue order."""
     depth: dict[str, int] = {}
@@ -322,33 +355,6 @@ def _layers(batch: list[_Op]) -> list[list[_Op]]:
             layers.append({})
         layers[level].setdefault(op.sql, []).append(op)
     return [group for layer in layers for group in layer.values()]
-
-
-# ---- values: checked when the engine calls, so a bad write never reaches the queue ---
-
-@dataclass(frozen=True, slots=True)
-class OpenAttempt:
-    """An attempt not yet ended, for reconciliation after a reconnect or a restart."""
-
-    attempt_id: str
-    campaign_id: int
-    lead_id: int | None
-    phone: int
-    originate_via: str | None
-    channel: str | None
-    originated_at: datetime | None
-    answered_at: datetime | None
-    bridged_at: datetime | None
-    agent_id: int | None
-
-
-async def open_attempts(pool: asyncpg.Pool, engine_id: str) -> list[OpenAttempt]:
-    rows = await pool.fetch(
-        """SELECT id, campaign_id, lead_id, phone, originate_via, channel, originated_at,
-                  answered_at, bridged_at, agent_id
-           FROM call_attempts WHERE engine_id = $1 AND ended_at IS NULL
-           ORDER BY created_at, id""", engine_id)
-    return [OpenAttempt(str(r["id"]), *list(r.values())[1:]) for r in rows]
 
 
 async def attempt(pool: asyncpg.Pool, attempt_id: str) -> dict[str, Any] | None:

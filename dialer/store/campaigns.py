@@ -65,7 +65,15 @@ async def set_status(conn: asyncpg.Connection, name: str, status: str) -> bool:
 
 
 async def runnable(pool: asyncpg.Pool, names: list[str]) -> list[asyncpg.Record]:
-    """Active campaigns, plus those named (the engine's `engine.campaigns`)."""
-    return await pool.fetch(
-        "SELECT id, name, status, definition FROM campaigns "
-        "WHERE status = 'active' OR name = ANY($1::text[]) ORDER BY id", names)
+    """The campaigns an engine runs: those named (its `engine.campaigns`, whatever their
+    status), or every active one when it names none."""
+    if names:
+        return await pool.fetch("SELECT id, name, status, definition FROM campaigns "
+                                "WHERE name = ANY($1::text[]) ORDER BY id", names)
+    return await pool.fetch("SELECT id, name, status, definition FROM campaigns "
+                            "WHERE status = 'active' ORDER BY id")
+
+
+async def by_id(pool: asyncpg.Pool, campaign_id: int) -> asyncpg.Record | None:
+    return await pool.fetchrow("SELECT id, name, status, definition FROM campaigns "
+                               "WHERE id = $1", campaign_id)

@@ -184,6 +184,13 @@ class ComplianceFilter:
                "campaign": campaign, "live_answer": live_answer or abandoned}
         load.note_row(self._data.history, row)
 
+    def abandon_counts(self, campaign: str, since: datetime, until: datetime
+                       ) -> tuple[int, int]:
+        """(abandoned, live answers) of a campaign, every engine's, in (since, until]."""
+        if self._data is None:
+            return 0, 0
+        return self._data.history.ledger.counts(campaign, since, until)
+
     def _need_pool(self) -> asyncpg.Pool:
         if self._pool is None:
             raise RuntimeError("the compliance filter is not started")

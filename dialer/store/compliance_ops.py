@@ -12,10 +12,8 @@ from pathlib import Path
 import asyncpg
 
 from dialer.core.compliance.numbers import parse_e164
+from dialer.core.outcomes import OUTCOMES
 
-OUTCOMES = frozenset({"human", "machine", "busy", "no_answer", "congestion", "failed",
-                      "answer_hangup", "abandoned", "blocked", "optout", "broadcast",
-                      "canceled"})
 LIVE = frozenset({"human", "abandoned", "optout"})
 COLUMNS = ("phone", "campaign", "started_at", "outcome")
 

@@ -1,9 +1,10 @@
 """Leasing leads to engines with ``FOR UPDATE SKIP LOCKED``.
 
-A lease marks a dialable lead ``leased`` for one owner until ``lease_expires_at``; the
-status it had before is kept in ``lease_prior_status``, so releasing puts it back as it
-was. Engines extend the leases of leads they still hold; leases of a dead engine expire
-and are swept back.
+A lease marks a dialable lead ``leased`` for one owner; the status it had before is kept
+in ``lease_prior_status``, so releasing puts it back as it was. A lease is held for as
+long as its owner lives: leads of a dead engine (see :mod:`dialer.store.engines`) are
+swept back by the living, and never because a lease is merely old
+(``lease_expires_at`` only tells when the lease was meant to be used).
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import asyncpg
+
+from dialer.store.engines import DEAD
 
 DIALABLE = ("new", "retry", "callback")
 _PRIOR = "coalesce(lease_prior_status, CASE WHEN attempts > 0 THEN 'retry' ELSE 'new' END)"
@@ -77,35 +80,39 @@ async def lease_leads(pool: asyncpg.Pool, campaign_id: int, owner: str, limit: i
     return [_lead(r) for r in rows]
 
 
+_RELEASE = f"""status = {_PRIOR}, lease_prior_status = NULL, lease_owner = NULL,
+               lease_expires_at = NULL"""
+
+
 async def release_leads(pool: asyncpg.Pool, lead_ids: Sequence[int], owner: str) -> int:
     """Give back leases not yet dialled; only those still held by ``owner``."""
     done = await pool.execute(
-        f"""UPDATE leads SET status = {_PRIOR}, lease_prior_status = NULL, lease_owner = NULL,
-                   lease_expires_at = NULL
+        f"""UPDATE leads SET {_RELEASE}
             WHERE id = ANY($1::bigint[]) AND lease_owner = $2 AND status = 'leased'""",
         list(lead_ids), owner)
     return _count(done)
+_NO_OPEN_ATTEMPT = """NOT EXISTS (SELECT 1 FROM call_attempts a
+                                  WHERE a.lead_id = leads.id AND a.ended_at IS NULL)"""
 
 
-async def sweep_expired_leases(pool: asyncpg.Pool, now: datetime) -> int:
-    """Make leads whose lease expired (any owner, leased or dialing) dialable again."""
-    _check_aware("now", now)
+async def sweep_dead_leases(pool: asyncpg.Pool, me: str, stale: float) -> int:
+    """Give back the leads held by dead engines (their heartbeat older than ``stale``
+    seconds, as judged by engine ``me``), never one whose attempt is still open: that
+    one waits until reconciliation closes the attempt."""
     done = await pool.execute(
-        f"""UPDATE leads SET status = {_PRIOR}, lease_prior_status = NULL, lease_owner = NULL,
-                   lease_expires_at = NULL
-            WHERE status IN ('leased', 'dialing') AND lease_expires_at < $1""", now)
+        f"""UPDATE leads SET {_RELEASE}
+            WHERE status IN ('leased', 'dialing') AND lease_owner IS NOT NULL
+              AND lease_owner <> $1 AND {DEAD.format(owner="leads.lease_owner")}
+              AND {_NO_OPEN_ATTEMPT}""", me, stale)
     return _count(done)
 
 
-async def extend_leases(pool: asyncpg.Pool, lead_ids: Sequence[int], owner: str,
-                        until: datetime) -> int:
-    """Push the expiry of leases ``owner`` still holds; returns how many were extended."""
-    _check_aware("until", until)
+async def release_leftovers(pool: asyncpg.Pool, me: str) -> int:
+    """At start: leads an earlier run of this engine held and never dialled."""
     done = await pool.execute(
-        """UPDATE leads SET lease_expires_at = $3
-           WHERE id = ANY($1::bigint[]) AND lease_owner = $2
-             AND status IN ('leased', 'dialing')""",
-        list(lead_ids), owner, until)
+        f"""UPDATE leads SET {_RELEASE}
+            WHERE lease_owner = $1 AND status IN ('leased', 'dialing')
+              AND {_NO_OPEN_ATTEMPT}""", me)
     return _count(done)
 
 

@@ -115,7 +115,7 @@ async def login(app: DialerApp, agents: int) -> None:
     assert app.parts is not None
     names = [f"agent{i}" for i in range(1, agents + 1)]
     for name in names:
-        app.parts.service.feed(e.AgentLogin(name, f"PJSIP/{name}"))
+        app.parts.service.feed(e.AgentLogin(name, f"PJSIP/{name}", campaign="test"))
     async with asyncio.timeout(10):
         while any(app.parts.service.engine.agents.get(n) is None or
                   app.parts.service.engine.agents[n].state is not AgentState.READY

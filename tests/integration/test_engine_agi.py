@@ -52,6 +52,6 @@ async def test_agent_dialling_in_becomes_the_nailed_up_session(db_dsn, tmp_path)
             assert r.status == 200, await r.text()
         async with asyncio.timeout(10):
             while run.parts.service.engine.agents["agent3"].state is not AgentState.READY \
-                    or "agent3" not in run.parts.service.executor.agent_channels:
+                    or "agent3" not in run.parts.service.executor.lines.lines:
                 await asyncio.sleep(0.02)
-        assert run.parts.service.executor.agent_channels["agent3"] == channel
+        assert run.parts.service.executor.lines.lines["agent3"].channel == channel

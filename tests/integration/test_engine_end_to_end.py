@@ -46,7 +46,7 @@ async def test_live_answers_without_free_agents_get_safe_harbor(db_dsn, tmp_path
     async with engine_stack(db_dsn, tmp_path, numbers, agents=0, mode="power") as run:
         from dialer.core import events as e
 
-        run.parts.service.feed(e.AgentLogin("agent1", "PJSIP/agent1"))
+        run.parts.service.feed(e.AgentLogin("agent1", "PJSIP/agent1", campaign="test"))
         await run.wait_leads_done()
         rows = await run.conn.fetch(
             "SELECT outcome, abandoned, live_answer, agent_id FROM call_attempts")

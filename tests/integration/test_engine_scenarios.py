@@ -69,7 +69,7 @@ async def test_agents_log_in_pause_and_log_out_while_calls_are_up(db_dsn, tmp_pa
         engine = run.parts.service.engine
         state = lambda name: engine.agents[name].state  # noqa: E731
         await _until(lambda: any(a.state is AgentState.TALKING for a in engine.agents.values()))
-        run.parts.service.apply(e.AgentLogin("agent4", "PJSIP/agent4"))
+        run.parts.service.apply(e.AgentLogin("agent4", "PJSIP/agent4", campaign="test"))
         # pause an agent the moment one is ready, while the others are on calls
         await _until(lambda: any(state(n) is AgentState.READY for n in ("agent1", "agent2",
                                                                          "agent3")))
@@ -77,12 +77,15 @@ async def test_agents_log_in_pause_and_log_out_while_calls_are_up(db_dsn, tmp_pa
                       if state(n) is AgentState.READY)
         run.parts.service.apply(e.AgentPause(paused, "coaching"))
         paused_at = run.parts.service.clock.wall()
-        # another hangs up the softphone mid-call: logged out, the customer hung up
+        # another hangs up the softphone mid-call: the customer is hung up, and the agent
+        # is logged out once the phone grace has passed with Asterisk still there
         await _until(lambda: any(state(n) is AgentState.TALKING for n in engine.agents))
         talking = next(n for n in engine.agents if state(n) is AgentState.TALKING)
         run.parts.service.apply(e.AgentPhoneDown(talking))
-        assert state(talking) is AgentState.LOGGED_OUT
+        assert engine.agents[talking].pause_reason == "hung_up"
+        await _until(lambda: state(talking) is AgentState.LOGGED_OUT)
         await run.wait_leads_done(timeout=100)
+        assert state(paused) is AgentState.PAUSED
         rows = await run.conn.fetch(
             "SELECT a.name, c.bridged_at FROM call_attempts c JOIN agents a "
             "ON a.id = c.agent_id WHERE c.bridged_at IS NOT NULL")
@@ -91,5 +94,4 @@ async def test_agents_log_in_pause_and_log_out_while_calls_are_up(db_dsn, tmp_pa
     assert any(r["name"] == "agent4" for r in rows), "the late login took no call"
     assert not [r for r in rows if r["name"] == paused and r["bridged_at"] > paused_at], \
         "a paused agent was given a call"
-    assert state(paused) is AgentState.PAUSED
     assert sessions >= 1  # the phone-down logout closed its session

@@ -11,13 +11,14 @@ import pytest
 from dialer.store.agents import (
     UnknownAttempt,
     UnknownLead,
-    close_all_sessions,
     close_session,
+    close_sessions_of,
     due_callbacks,
     ensure_agent,
     open_session,
     record_disposition,
     schedule_callback,
+    sessions_of,
 )
 from dialer.store.attempts import AttemptWriter
 from dialer.store.hopper import lease_leads
@@ -65,13 +66,15 @@ async def test_closing_a_session_records_why_once(db: asyncpg.Pool) -> None:
     assert await db.fetchval("SELECT logout_reason FROM agent_sessions") == "phone_hangup"
 
 
-async def test_start_up_closes_every_open_session(db: asyncpg.Pool) -> None:
-    for name in ("ann", "bob", "cat"):
-        await open_session(db, await ensure_agent(db, name, f"PJSIP/{name}"), None, None)
-    assert await close_all_sessions(db, "engine_restart") == 3
-    assert await close_all_sessions(db, "engine_restart") == 0
-    assert await db.fetchval("SELECT count(*) FROM agent_sessions "
-                             "WHERE logout_reason = 'engine_restart'") == 3
+async def test_sessions_of_one_engine_are_found_and_closed_without_touching_others(
+        db: asyncpg.Pool) -> None:
+    for name, engine in (("ann", "e1"), ("bob", "e1"), ("cat", "e2")):
+        await open_session(db, await ensure_agent(db, name, f"PJSIP/{name}"), None, None,
+                           engine)
+    assert sorted(x.agent for x in await sessions_of(db, ["e1"])) == ["ann", "bob"]
+    assert await close_sessions_of(db, ["e1"], "engine_stop") == 2
+    assert await close_sessions_of(db, ["e1"], "engine_stop") == 0
+    assert [x.agent for x in await sessions_of(db, ["e2"])] == ["cat"]
 
 
 async def test_disposition_is_recorded_against_the_attempt(db: asyncpg.Pool) -> None:

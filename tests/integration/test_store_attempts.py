@@ -16,11 +16,13 @@ from dialer.store.agents import schedule_callback
 from dialer.store.attempts import (
     AttemptWriter,
     BufferFull,
+    Intent,
     WriterFailed,
     attempt,
-    open_attempts,
+    begin_attempts,
 )
-from dialer.store.hopper import lease_leads, sweep_expired_leases
+from dialer.store.hopper import lease_leads
+from dialer.store.open_attempts import open_attempts
 
 NOW = datetime(2026, 3, 2, 15, 0, tzinfo=UTC)
 _phones = itertools.count(15550200000)
@@ -260,9 +262,8 @@ async def test_open_attempts_lists_unended_calls_of_one_engine(
     writer.finish(_begin(writer, cid, b), "busy", NOW, DONE)
     writer.begin(str(uuid.uuid4()), cid, c, 1555, "e2", "ami", None, NOW)
     await writer.flush()
-    (found,) = await open_attempts(db, "e1")
-    assert (found.attempt_id, found.lead_id, found.channel, found.answered_at) == (
-        live, a, "PJSIP/x-1", NOW)
+    (found,) = await open_attempts(db, ["e1"])
+    assert (found.attempt_id, found.lead_id, found.answered_at) == (live, a, NOW)
     assert await attempt(db, str(uuid.uuid4())) is None
 
 
@@ -299,7 +300,7 @@ async def test_late_end_of_a_call_leaves_a_lead_leased_again_alone(
     aid = _begin(writer, cid, lead)
     await writer.flush()
     later = NOW + timedelta(minutes=5)
-    assert await sweep_expired_leases(db, later) == 1
+    await db.execute("UPDATE leads SET status = 'new', lease_owner = NULL WHERE id = $1", lead)
     assert [x.lead_id for x in await lease_leads(db, cid, "e2", 1, 60, later)] == [lead]
     writer.finish(aid, "no_answer", later, RetryDecision("retry", later + timedelta(hours=2)))
     await writer.flush()
@@ -307,6 +308,18 @@ async def test_late_end_of_a_call_leaves_a_lead_leased_again_alone(
     assert (row["status"], row["lease_owner"], row["attempts"]) == ("leased", "e2", 0)
     ended = await attempt(db, aid)
     assert ended is not None and ended["outcome"] == "no_answer"
+
+
+async def test_intents_are_committed_with_their_leads_marked_dialing(db: asyncpg.Pool) -> None:
+    cid = await _campaign(db)
+    a, b = await _leased(db, cid, 2)
+    intents = [Intent(str(uuid.uuid4()), cid, lead, 15550000000 + lead, "e1", "ami",
+                      VERDICT, NOW) for lead in (a, b)]
+    await begin_attempts(db, intents)
+    rows = await db.fetch("SELECT status FROM leads WHERE id = ANY($1::bigint[])", [a, b])
+    assert [r["status"] for r in rows] == ["dialing", "dialing"]
+    assert {x.attempt_id for x in await open_attempts(db, ["e1"])} == {
+        i.attempt_id for i in intents}
 
 
 async def test_disposition_queued_with_the_call_is_written_after_it_once(

@@ -1,4 +1,4 @@
-"""Leasing leads: SKIP LOCKED, due order, release, expiry and extension."""
+"""Leasing leads: SKIP LOCKED, due order, release, and the sweep of dead engines' leases."""
 
 from __future__ import annotations
 
@@ -10,10 +10,10 @@ import asyncpg
 
 from dialer.store.hopper import (
     LeasedLead,
-    extend_leases,
     lease_leads,
     release_leads,
-    sweep_expired_leases,
+    release_leftovers,
+    sweep_dead_leases,
 )
 
 NOW = datetime(2026, 3, 2, 15, 0, tzinfo=UTC)
@@ -141,28 +141,59 @@ async def test_release_leaves_leads_being_dialled(db: asyncpg.Pool) -> None:
     assert (await _status(db, lead))["status"] == "dialing"
 
 
-async def test_expired_leases_of_any_owner_are_swept_back(db: asyncpg.Pool) -> None:
+async def _engine(db: asyncpg.Pool, engine_id: str, beat_age_s: float | None,
+                  up_for_s: float = 3600.0) -> None:
+    """An engines row whose heartbeat is ``beat_age_s`` old (None: stopped)."""
+    await db.execute(
+        """INSERT INTO engines (id, run_id, host, pid, asterisk, heartbeat_at, up_since)
+           VALUES ($1, gen_random_uuid(), 'h', 1, $1,
+                   now() - make_interval(secs => $2), now() - make_interval(secs => $3))""",
+        engine_id, beat_age_s, up_for_s)
+
+
+async def test_only_leases_of_dead_engines_are_swept_never_because_they_are_old(
+        db: asyncpg.Pool) -> None:
     cid = await _campaign(db)
-    short, long_, dialing = await _leads(db, cid, 3)
-    await db.execute("UPDATE leads SET status = 'retry', attempts = 1 WHERE id = $1", dialing)
-    await lease_leads(db, cid, "e1", 1, 10, NOW)
-    await lease_leads(db, cid, "e2", 1, 100, NOW)
-    await lease_leads(db, cid, "e3", 1, 10, NOW)
-    await db.execute("UPDATE leads SET status = 'dialing' WHERE id = $1", dialing)
-    assert await sweep_expired_leases(db, NOW + timedelta(seconds=5)) == 0
-    assert await sweep_expired_leases(db, NOW + timedelta(seconds=11)) == 2
-    assert [(await _status(db, i))["status"] for i in (short, long_, dialing)] == [
-        "new", "leased", "retry"]
+    alive, dead, stopped = await _leads(db, cid, 3)
+    for owner in ("alive", "dead", "stopped"):
+        await lease_leads(db, cid, owner, 1, 10, NOW - timedelta(days=1))
+    for name, age in (("me", 0.0), ("alive", 1.0), ("dead", 30.0), ("stopped", None)):
+        await _engine(db, name, age)
+    assert await sweep_dead_leases(db, "me", 15.0) == 2
+    assert [(await _status(db, i))["status"] for i in (alive, dead, stopped)] == [
+        "leased", "new", "new"]
 
 
-async def test_extended_lease_survives_the_sweep(db: asyncpg.Pool) -> None:
+async def test_a_lead_with_an_open_attempt_is_not_swept(db: asyncpg.Pool) -> None:
+    cid = await _campaign(db)
+    (lead,) = await _leads(db, cid, 1)
+    await lease_leads(db, cid, "dead", 1, 10, NOW)
+    await db.execute("UPDATE leads SET status = 'dialing' WHERE id = $1", lead)
+    await db.execute("INSERT INTO call_attempts (id, campaign_id, lead_id, phone, engine_id) "
+                     "VALUES (gen_random_uuid(), $1, $2, 1, 'dead')", cid, lead)
+    await _engine(db, "me", 0.0)
+    await _engine(db, "dead", 60.0)
+    assert await sweep_dead_leases(db, "me", 15.0) == 0
+    assert (await _status(db, lead))["status"] == "dialing"
+
+
+async def test_nobody_is_declared_dead_right_after_a_database_outage(
+        db: asyncpg.Pool) -> None:
+    cid = await _campaign(db)
+    (lead,) = await _leads(db, cid, 1)
+    await lease_leads(db, cid, "other", 1, 10, NOW)
+    await _engine(db, "me", 0.0, up_for_s=2.0)   # my own link came back 2 s ago
+    await _engine(db, "other", 40.0)             # it has not beaten since the outage
+    assert await sweep_dead_leases(db, "me", 15.0) == 0
+    assert (await _status(db, lead))["status"] == "leased"
+
+
+async def test_a_restarted_engine_gives_back_what_its_earlier_run_never_dialled(
+        db: asyncpg.Pool) -> None:
     cid = await _campaign(db)
     mine, theirs = await _leads(db, cid, 2)
     await lease_leads(db, cid, "e1", 1, 10, NOW)
     await lease_leads(db, cid, "e2", 1, 10, NOW)
-    until = NOW + timedelta(minutes=5)
-    assert await extend_leases(db, [mine, theirs], "e1", until) == 1
-    assert await sweep_expired_leases(db, NOW + timedelta(seconds=30)) == 1
-    row = await _status(db, mine)
-    assert (row["status"], row["lease_expires_at"]) == ("leased", until)
-    assert (await _status(db, theirs))["status"] == "new"
+    assert await release_leftovers(db, "e1") == 1
+    assert (await _status(db, mine))["status"] == "new"
+    assert (await _status(db, theirs))["status"] == "leased"

@@ -44,6 +44,8 @@ EVENTS = {
     "amd_hangup": e.AmdDetected(A, e.AmdStatus.HANGUP),
     "agent_found": AgentFound(A, "agent1"),
     "bridge_joined": e.BridgeJoined(A),
+    "bridge_failed": e.BridgeFailed(A),
+    "vanished": e.CallVanished(A),
     "playback_finished": e.PlaybackFinished(A, "p"),
     "playback_stale": e.PlaybackFinished(A, "an-earlier-one"),
     "dtmf_optout": e.DtmfReceived(A, "9"),
@@ -61,7 +63,8 @@ def event_for(kind: str) -> object:
 
 @pytest.mark.parametrize(("state", "kind"), sorted(TRANSITIONS), ids=lambda x: str(x))
 def test_every_transition_in_the_table_reaches_its_target(state: CallState, kind: str) -> None:
-    call = Call(A, 12125550100, policy_for(kind), state=state, playing="p")
+    agent = "agent1" if state in (CallState.BRIDGING, CallState.BRIDGED) else None
+    call = Call(A, 12125550100, policy_for(kind), state=state, playing="p", agent=agent)
     new, _ = step(call, event_for(kind), now=10.0)
     assert new.state is TRANSITIONS[(state, kind)][0]
 
@@ -102,12 +105,30 @@ def test_hangup_while_dialing_reads_the_cause() -> None:
     assert call.outcome == "no_answer"
 
 
+@pytest.mark.parametrize(("event", "cause"), [
+    (e.OriginateFailed(A, e.DialFailure.BUSY), (17, "User busy")),
+    (e.OriginateFailed(A, e.DialFailure.CONGESTION), (34, "Circuit/channel congestion")),
+    (e.OriginateFailed(A, e.DialFailure.NO_ANSWER), (19, "User alerting, no answer")),
+    (e.OriginateFailed(A, e.DialFailure.FAILED, 3, "No route to destination"),
+     (3, "No route to destination")),
+    (e.CallHungUp(A, 16, "Normal Clearing"), (16, "Normal Clearing")),
+])
+def test_every_ending_records_its_hangup_cause(event: object, cause: tuple[int, str]) -> None:
+    call = Call(A, 1, POLICY)
+    if isinstance(event, e.CallHungUp):
+        call, _ = run(call, (1.0, EVENTS["answered"]), (3.0, EVENTS["amd_live"]),
+                      (3.5, AgentFound(A, "agent1")), (3.6, EVENTS["bridge_joined"]))
+    _, cmds = step(call, event, 9.0)
+    fields = {k: v for r in of(cmds, c.RecordAttempt) for k, v in r.fields}
+    assert (fields["hangup_cause"], fields["hangup_cause_txt"]) == cause
+
+
 def test_live_answer_deadline_counts_from_the_end_of_the_greeting() -> None:
     # HUMAN-800-800: AMD heard 0.8 s of silence after the greeting before deciding.
     call, cmds = run(Call(A, 1, POLICY), (1.0, EVENTS["answered"]), (3.2, EVENTS["amd_live"]))
     assert call.state is CallState.CONNECTING and call.live
     assert c.StartTimer(A, "connect_deadline", pytest.approx(4.4)) in cmds
-    assert of(cmds, c.LedgerLiveAnswer) == [c.LedgerLiveAnswer(A, "sales")]
+    assert of(cmds, c.LedgerLiveAnswer) == [c.LedgerLiveAnswer(A, "sales", 1)]
 
 
 def test_live_answer_without_a_silence_figure_gets_the_whole_deadline() -> None:
@@ -219,3 +240,39 @@ def test_an_attempt_never_heard_of_again_is_given_up_as_failed() -> None:
     assert call.state is CallState.ENDED
     assert of(cmds, c.CallEnded) == [c.CallEnded(A, "failed", None, "sales")]
     assert of(cmds, c.HangupCall) == [c.HangupCall(A)]
+
+
+def _bridging() -> Call:
+    call, _ = run(Call(A, 1, POLICY), (1.0, EVENTS["answered"]), (3.0, EVENTS["amd_live"]),
+                  (3.1, AgentFound(A, "agent1")))
+    assert call.state is CallState.BRIDGING
+    return call
+
+
+def test_connect_deadline_while_joining_the_agent_abandons_and_leaves_the_bridge() -> None:
+    call, cmds = step(_bridging(), e.TimerFired(A, "connect_deadline"), 5.0)
+    assert (call.state, call.abandoned, call.agent) == (CallState.SAFE_HARBOR, True, None)
+    assert of(cmds, c.LeaveBridge) == [c.LeaveBridge(A, "agent1")]
+    assert of(cmds, c.LedgerAbandon) and of(cmds, c.Play)[0].media == POLICY.safe_harbor
+
+
+def test_hangup_while_joining_the_agent_counts_as_abandoned() -> None:
+    call, cmds = step(_bridging(), e.CallHungUp(A), 3.2)
+    assert call.abandoned and of(cmds, c.CallEnded)[0].outcome == "abandoned"
+
+
+def test_a_refused_bridge_puts_the_call_back_to_wait_for_another_agent() -> None:
+    call, cmds = step(_bridging(), e.BridgeFailed(A), 3.2)
+    assert (call.state, call.agent) == (CallState.CONNECTING, None)
+    assert not of(cmds, c.CancelTimer), "the connect deadline keeps running"
+
+
+def test_a_call_gone_from_asterisk_during_amd_counts_as_an_abandoned_live_answer() -> None:
+    call, cmds = run(Call(A, 1, POLICY), (1.0, EVENTS["answered"]), (2.0, e.CallVanished(A)))
+    assert (call.state, call.abandoned, call.live) == (CallState.ENDED, True, True)
+    assert of(cmds, c.LedgerLiveAnswer) and of(cmds, c.LedgerAbandon)
+
+
+def test_a_call_gone_while_ringing_is_lost_not_failed() -> None:
+    _, cmds = run(Call(A, 1, POLICY), (2.0, e.CallVanished(A)))
+    assert of(cmds, c.CallEnded)[0].outcome == "lost"

@@ -82,11 +82,58 @@ def test_wrapup_timer_of_an_agent_makes_it_ready() -> None:
 
 
 def test_agent_phone_down_mid_call_logs_out_and_hangs_up_the_customer() -> None:
-    engine = Engine()
+    engine = Engine(phone_grace=2.0)
     login(engine, "a", 0.0)
     answer_human(engine, "x1", 1.0)
     engine.handle(e.BridgeJoined("x1"), 4.1)
     cmds = engine.handle(e.AgentPhoneDown("a"), 10.0)
-    assert engine.agents["a"].state is AgentState.LOGGED_OUT
     assert c.HangupCall("x1", "normal") in cmds
+    cmds += engine.handle(e.TimerFired("agent:a", "phone_grace"), 12.0)
+    assert engine.agents["a"].state is AgentState.LOGGED_OUT
     assert not any(isinstance(x, c.HangupAgentPhone) for x in cmds)
+
+
+def test_phones_lost_with_asterisk_are_called_again_not_logged_out() -> None:
+    engine = Engine(phone_grace=2.0)
+    login(engine, "a", 0.0)
+    engine.handle(e.AgentPhoneDown("a"), 10.0)
+    engine.handle(e.TelephonyLost(), 10.5)
+    engine.handle(e.TimerFired("agent:a", "phone_grace"), 12.0)
+    assert engine.agents["a"].state is AgentState.PAUSED
+    cmds = engine.handle(e.AgentPhoneLost("a"), 20.0)
+    assert c.CallAgentPhone("a", "PJSIP/a") in cmds
+    engine.handle(e.AgentPhoneUp("a"), 20.3)
+    assert engine.agents["a"].state is AgentState.READY
+
+
+def test_an_agent_serves_only_its_own_campaign() -> None:
+    engine = Engine()
+    engine.handle(e.AgentLogin("b", "PJSIP/b", campaign="other"), 0.0)
+    engine.handle(e.AgentPhoneUp("b"), 0.0)
+    cmds = answer_human(engine, "x1", 1.0)
+    assert not [x for x in cmds if isinstance(x, c.BridgeToAgent)]
+    engine.handle(e.AgentLogin("a", "PJSIP/a", campaign="sales"), 4.1)
+    cmds = engine.handle(e.AgentPhoneUp("a"), 4.2)
+    assert c.BridgeToAgent("x1", "a") in cmds
+
+
+def test_a_refused_bridge_sends_the_call_to_another_agent_and_redials_the_phone() -> None:
+    engine = Engine()
+    login(engine, "a", 0.0)
+    login(engine, "b", 0.5)
+    answer_human(engine, "x1", 1.0)
+    cmds = engine.handle(e.BridgeFailed("x1"), 4.05)
+    assert c.CallAgentPhone("a", "PJSIP/a") in cmds
+    assert c.BridgeToAgent("x1", "b") in cmds
+    assert engine.agents["a"].state is AgentState.PAUSED
+    assert engine.agents["b"].attempt_id == "x1"
+
+
+def test_deadline_while_joining_frees_the_agent_and_abandons_the_call() -> None:
+    engine = Engine()
+    login(engine, "a", 0.0)
+    answer_human(engine, "x1", 1.0)
+    cmds = engine.handle(e.TimerFired("x1", "connect_deadline"), 6.0)
+    assert engine.agents["a"].state is AgentState.READY
+    assert c.LeaveBridge("x1", "a") in cmds and any(isinstance(x, c.LedgerAbandon)
+                                                    for x in cmds)

@@ -258,6 +258,12 @@ class AriClient:
     async def destroy_bridge(self, bridge_id: str) -> None:
         await self.call("DELETE", f"/bridges/{_path_id(bridge_id)}")
 
+    async def list_bridges(self) -> list[models.Bridge]:
+        data = await self.call("GET", "/bridges")
+        if not isinstance(data, list):
+            raise AriError("GET /bridges did not return a list")
+        return [models.parse_bridge(item) for item in data]
+
     async def add_channel(self, bridge_id: str, *channel_ids: str) -> None:
         await self.call("POST", f"/bridges/{_path_id(bridge_id)}/addChannel",
                         params={"channel": ",".join(channel_ids)})
