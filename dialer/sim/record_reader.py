@@ -36,8 +36,9 @@ from dialer.sim.record_events import (
     parse_line,
 )
 
-__all__ = ["BridgeOccupancy", "CallTimeline", "Record", "RecordError", "call_timelines",
-           "load_record", "originates_per_number", "overfull_bridges", "parse_record"]
+__all__ = ["BridgeOccupancy", "CallTimeline", "Record", "RecordError", "bridge_peaks",
+           "call_timelines", "load_record", "originates_per_number", "overfull_bridges",
+           "parse_record"]
 
 
 @dataclass(frozen=True)
