@@ -91,7 +91,9 @@ class SimControl:
         pbx = self.sim.pbx
         return web.json_response({
             "pid": os.getpid(), "uptime_s": round(time.time() - pbx.started, 3),
-            "record_next": self.sim.record.next_index, "errors": len(pbx.errors),
+            "record_next": self.sim.record.next_index, "errors": len(self.sim.errors),
+            "record_file": str(self.sim.record.path) if self.sim.record.path else None,
+            "record_error": str(self.sim.record.error) if self.sim.record.error else None,
             "channels": [_channel(c) for c in pbx.channels.values()],
             "bridges": [_bridge(b) for b in pbx.bridges.values()]})
 

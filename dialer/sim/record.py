@@ -9,12 +9,15 @@ The record is kept in memory (the newest lines, up to ``limit``; when it is full
 oldest half is dropped, and line indices keep counting) and, when a file is opened,
 appended to it with one ``write()`` per line on an ``O_APPEND`` descriptor, so a
 ``kill -9`` loses nothing that was written. A process that opens a file whose last line
-was torn starts on a fresh line.
+was torn starts on a fresh line. If a write fails (a full disk), the file is closed at
+that point, the error is kept in :attr:`SimRecord.error` and logged, and the record goes
+on in memory only.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import os
 import time
 from pathlib import Path
@@ -22,6 +25,7 @@ from typing import Any
 
 from dialer.sim.channels import Channel
 
+log = logging.getLogger(__name__)
 DEFAULT_LIMIT = 200_000
 _encode = json.JSONEncoder(separators=(",", ":"), ensure_ascii=True).encode
 
@@ -44,19 +48,31 @@ class SimRecord:
         self.dropped = 0  # lines forgotten from memory (still in the file, if any)
         self.path: Path | None = None
         self._fd: int | None = None
+        self.error: OSError | None = None
 
     # ---- writing --------------------------------------------------------------------
 
     def add(self, kind: str, **fields: Any) -> None:
         """Record one thing that happened now."""
-        line = _encode({"t": time.time(), "kind": kind, **fields}) + "\n"
+        rest = _encode(fields)[1:]  # the fields' JSON object without its opening brace
+        sep = "," if fields else ""
+        line = f'{{"t":{time.time()!r},"kind":"{kind}"{sep}{rest}\n'
         if len(self.lines) >= self.limit:
             half = self.limit // 2
             del self.lines[:half]
             self.dropped += half
         self.lines.append(line)
-        if self._fd is not None:
-            os.write(self._fd, line.encode())
+        fd = self._fd
+        if fd is not None:
+            self._write(fd, line.encode())
+
+    def _write(self, fd: int, data: bytes) -> None:
+        try:
+            os.write(fd, data)
+        except OSError as exc:
+            self.error = OSError(f"cannot write the simulator record {self.path}: {exc}")
+            log.error("%s; recording in memory only from now on", self.error)
+            self.close()
 
     def open(self, path: str | Path) -> None:
         """Append every line from now on to ``path`` (created if missing)."""

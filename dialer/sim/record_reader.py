@@ -247,7 +247,9 @@ def bridge_peaks(events: Iterable[Event]) -> list[BridgeOccupancy]:
     peaks: dict[tuple[int, str], BridgeOccupancy] = {}
     members: dict[tuple[int, str], dict[str, str]] = {}
     for e in events:
-        if isinstance(e, BridgeCreate):
+        if isinstance(e, Start | Stop | Restart):
+            members.clear()
+        elif isinstance(e, BridgeCreate):
             members[(e.run, e.bridge)] = {}
         elif isinstance(e, BridgeLeave):
             members.get((e.run, e.bridge), {}).pop(e.id, None)

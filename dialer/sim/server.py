@@ -214,5 +214,8 @@ class SimAsterisk:
 
     @property
     def errors(self) -> list[Exception]:
-        """Failures inside the simulator's own timers (empty when all is well)."""
+        """Failures inside the simulator's own timers, and a failed write of the record
+        file (empty when all is well)."""
+        if self.record.error is not None:
+            return [*self.pbx.errors, self.record.error]
         return self.pbx.errors

@@ -250,6 +250,16 @@ def test_opening_a_file_with_a_torn_last_line_starts_a_fresh_line(tmp_path: Path
     assert path.read_text().splitlines()[1].startswith('{"t":')
 
 
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full")
+def test_a_failed_write_is_kept_and_recording_goes_on_in_memory() -> None:
+    record = SimRecord()
+    record.open("/dev/full")
+    record.add("fault", name="drop_ami", count=0)
+    record.add("fault", name="drop_ari", count=0)
+    assert record.error is not None and "/dev/full" in str(record.error)
+    assert record.next_index == 2
+
+
 def test_a_record_file_that_cannot_be_opened_is_named(tmp_path: Path) -> None:
     with pytest.raises(OSError, match=r"simulator record .*missing"):
         SimRecord().open(tmp_path / "missing" / "r.jsonl")
