@@ -26,7 +26,7 @@ from typing import Any
 from dialer.sim.channels import Channel
 
 log = logging.getLogger(__name__)
-DEFAULT_LIMIT = 200_000
+DEFAULT_LIMIT = 100_000
 _encode = json.JSONEncoder(separators=(",", ":"), ensure_ascii=True).encode
 
 
