@@ -34,6 +34,10 @@ def register(sub: SubParsers, bench: SubParsers) -> None:
     p.add_argument("--app", default="dialer", help="Stasis application name (default dialer)")
     p.add_argument("--username", default="dialer", help="AMI and ARI user (default dialer)")
     p.add_argument("--secret", default="dialer-secret", help="AMI and ARI secret")
+    p.add_argument("--record", metavar="FILE",
+                   help="append the simulator's record (one JSON line per originate, "
+                        "answer, AMD verdict, bridge change, playback, hangup, fault) to "
+                        "FILE; see docs/sim-control.md")
     p.set_defaults(func=run_sim)
 
     b = bench.add_parser("sim", help="measure one simulator process over AMI",
@@ -44,9 +48,6 @@ def register(sub: SubParsers, bench: SubParsers) -> None:
     b.add_argument("--rate", type=float, default=250.0, help="originates per second (250)")
     b.add_argument("--json", action="store_true", help="print one JSON object")
     b.set_defaults(func=run_bench)
-
-
-
 
 def host_port(text: str, option: str) -> tuple[str, int]:
     """``HOST:PORT`` (IPv6 in brackets) or a clear error naming the option."""
@@ -78,14 +79,18 @@ async def _serve(args: argparse.Namespace, ami: tuple[str, int], ari: tuple[str,
 
     sim = SimAsterisk(seed=args.seed, speed=args.speed, model=model,
                       username=args.username, secret=args.secret, app_name=args.app,
-                      agi_url=f"agi://{agi[0]}:{agi[1]}/amd")
+                      agi_url=f"agi://{agi[0]}:{agi[1]}/amd", record_file=args.record)
     try:
         await sim.start(ami[0], ami[1], ari[1], ari_host=ari[0])
     except OSError as exc:
         await sim.stop()
-        raise CliError(f"cannot listen: {exc}") from exc
+        what = "--record" if sim.record_file is not None and sim.record.path is None \
+            else "cannot listen"
+        raise CliError(f"{what}: {exc}") from exc
+    record = f", record {args.record}" if args.record else ""
     print(f"simulated Asterisk: AMI {sim.host}:{sim.ami_port}, ARI {sim.ari_url}, "
-          f"FastAGI to {agi[0]}:{agi[1]}, speed {args.speed:g}", flush=True)
+          f"FastAGI to {agi[0]}:{agi[1]}, speed {args.speed:g}, "
+          f"control {sim.control_url}{record}", flush=True)
     try:
         await _until_signal()
     finally:

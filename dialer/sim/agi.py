@@ -190,6 +190,7 @@ class AgiSession:
         secs = sound_seconds(words[2]) if len(words) > 2 else None
         if secs is None:
             return "200 result=-1 endpos=0"
+        self._record_play(words[2])
         digit, played = await self._play(secs, escape)
         endpos = int(played * SAMPLE_RATE)
         if digit == "-1":
@@ -224,6 +225,12 @@ class AgiSession:
             if (d := get.result()) in escape:
                 return d
 
+    def _record_play(self, media: str) -> None:
+        if not self.hung_up:
+            ch_id = self.ch.ari_id
+            self.pbx.record.add("play", target=f"channel:{ch_id}", media=[media],
+                                playback=None, via="agi", heard_by=[ch_id])
+
     async def wait_for_digit(self, words: list[str]) -> str:
         ms = float(words[3]) if len(words) > 3 else 0.0
         digit, _ = await self._play(ms / 1000, "0123456789*#")
@@ -234,6 +241,8 @@ class AgiSession:
         timeout = float(words[3]) / 1000 if len(words) > 3 else 5.0
         maxd = int(words[4]) if len(words) > 4 else 1024
         got = ""
+        if secs is not None:
+            self._record_play(words[2])
         digit, _ = await self._play(secs or 0.0, "0123456789*#")
         if digit == "-1":
             return "200 result=-1"
@@ -249,6 +258,7 @@ class AgiSession:
         if len(words) > 2 and words[1].lower() == "playback":
             secs = sound_seconds(words[2])
             if secs is not None:
+                self._record_play(words[2])
                 await self._play(secs, "")
         return "200 result=0"
 

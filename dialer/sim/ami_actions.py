@@ -90,11 +90,12 @@ class AmiActions:
             return
         context, exten = msg.get("Context") or "", msg.get("Exten") or ""
         application = msg.get("Application") or ""
-        if not application and exten and not self.pbx.exten_exists(context, exten):
-            _err(s, aid, "Extension does not exist.")
-            return
         sync = (msg.get("Async") or "").lower() not in ("true", "yes", "1")
         req = self._request(msg, dial, context, exten, application, sync)
+        if not application and exten and not self.pbx.exten_exists(context, exten):
+            self.pbx.refused(req, f"no extension {exten!r} in context {context!r}")
+            _err(s, aid, "Extension does not exist.")
+            return
         req.on_result = (lambda r: self._sync_result(s, aid, r)) if sync else (
             lambda r: self._async_result(msg, req, r))
         if not sync:
@@ -112,7 +113,8 @@ class AmiActions:
             data=msg.get("Data") or "", variables=parse_variables(msg),
             callerid=msg.get("CallerID") or "", timeout_s=timeout,
             channel_id=msg.get("ChannelId") or "",
-            other_channel_id=msg.get("OtherChannelId") or "", sync=sync)
+            other_channel_id=msg.get("OtherChannelId") or "", sync=sync, via="ami",
+            action_id=msg.action_id)
 
     def _sync_result(self, s: AmiSession, aid: Headers, r: OriginateResult) -> None:
         if r.success:

@@ -2,7 +2,8 @@
 
 Every request goes through one handler so that unknown URLs answer Asterisk's own
 ``404 Resource not found`` and known URLs with the wrong method ``405 Invalid method``.
-The resources live in :mod:`dialer.sim.ari_rest`.
+The resources live in :mod:`dialer.sim.ari_rest`. Paths under ``/_sim/`` go to the
+simulator's control API (:mod:`dialer.sim.control`), which no stall or refusal holds up.
 """
 
 from __future__ import annotations
@@ -13,12 +14,15 @@ import contextlib
 import re
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import WSMsgType, web
 
 from dialer.sim.ari_events import AppSockets, AriFanout, Json, ari_time
 from dialer.sim.parties import Parties
+
+if TYPE_CHECKING:
+    from dialer.sim.control import SimControl
 
 Handler = Callable[..., Awaitable[web.StreamResponse]]
 NO_APP_PAGE = ("<html><head>\n<title>400 Bad Request</title>\n</head><body>\n"
@@ -40,10 +44,11 @@ class AriServer:
     """aiohttp application serving ``/ari/...`` for one simulated PBX."""
 
     def __init__(self, pbx: Parties, *, username: str = "dialer",
-                 secret: str = "dialer-secret") -> None:
+                 secret: str = "dialer-secret", control: SimControl | None = None) -> None:
         from dialer.sim.ari_rest import AriRest
 
         self.pbx = pbx
+        self.control = control
         self.username, self.secret = username, secret
         self.fanout = AriFanout()
         pbx.observers.append(self.fanout)
@@ -98,6 +103,10 @@ class AriServer:
     # ---- requests -------------------------------------------------------------------
 
     async def dispatch(self, request: web.Request) -> web.StreamResponse:
+        if self.control is not None and request.path.startswith("/_sim/"):
+            if not self.authorised(request):
+                return error(401, "Authentication required", "Unauthorized")
+            return await self.control.dispatch(request)
         if self.refuse and request.transport is not None:
             request.transport.abort()
             return web.Response(status=503)

@@ -129,6 +129,9 @@ class BridgeRoutes:
         pid = request.query.get("playbackId") or str(uuid.uuid4())
         pb = Playback(pid, media, uri, target, app=app)
         self.playbacks[pid] = pb
+        heard = [target] if isinstance(target, Channel) else target.channels
+        self.pbx.record.add("play", target=uri, media=media, playback=pid, via="ari",
+                            heard_by=[c.ari_id for c in heard])
         body = pb.json()
         self._start(pb)
         return reply(201, body, "Created")

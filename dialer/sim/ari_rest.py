@@ -150,17 +150,13 @@ class AriRest(BridgeRoutes):
         exten = _param(request, "extension", body) or ""
         if not endpoint:
             return error(400, "Endpoint must be specified", "Bad Request")
-        if not app and not exten and dial_now:
-            return error(400, "Application or extension must be specified", "Bad Request")
-        if "/" not in endpoint:
-            return error(400, "Invalid endpoint specified", "Bad Request")
-        if parse_dial(endpoint) is None:
-            return reply(500, {"error": "Allocation failed"}, "Internal Server Error")
         channel_id = cid or _param(request, "channelId", body) or ""
         other = _param(request, "otherChannelId", body) or ""
-        if any(i and i in self.pbx.by_id for i in (channel_id, other)):
-            return error(409, "Channel with given unique ID already exists", "Conflict")
         req = self._request(request, body, endpoint, app, exten, channel_id, other)
+        refusal = self._refusal(req, bool(app or exten or not dial_now))
+        if refusal is not None:
+            self.pbx.refused(req, refusal[0])
+            return refusal[1]
         req.created_only = not dial_now
         ch = self.pbx.originate(req, dial_now=False)
         if ch is None:
@@ -173,6 +169,21 @@ class AriRest(BridgeRoutes):
         elif app:
             self.pbx.enter_stasis(ch, app, req.app_args)
         return reply(200, created)
+
+    def _refusal(self, req: OriginateRequest, routed: bool) -> tuple[str, web.Response] | None:
+        """Why Asterisk would refuse this originate (reason, reply), or None."""
+        if not routed:
+            return "no application or extension", error(
+                400, "Application or extension must be specified", "Bad Request")
+        if "/" not in req.dial:
+            return "invalid endpoint", error(400, "Invalid endpoint specified", "Bad Request")
+        if parse_dial(req.dial) is None:
+            return "unknown technology", reply(
+                500, {"error": "Allocation failed"}, "Internal Server Error")
+        if any(i and i in self.pbx.by_id for i in (req.channel_id, req.other_channel_id)):
+            return "channel id already exists", error(
+                409, "Channel with given unique ID already exists", "Conflict")
+        return None
 
     def _request(self, request: web.Request, body: dict[str, Any], endpoint: str, app: str,
                  exten: str, channel_id: str, other: str) -> OriginateRequest:
@@ -188,7 +199,8 @@ class AriRest(BridgeRoutes):
             dial=endpoint, context=_param(request, "context", body) or "default",
             exten=exten or "s", variables=pairs[::-1], timeout_s=timeout,
             callerid=_param(request, "callerId", body) or "", channel_id=channel_id,
-            other_channel_id=other, app=app, app_args=args.split(",") if args else [])
+            other_channel_id=other, app=app, app_args=args.split(",") if args else [],
+            via="ari")
 
     def _stasis(self, cid: str, media: bool = True) -> Channel | web.Response:
         ch = self._find(cid)

@@ -69,6 +69,8 @@ class Channel:
     deferred_cid: tuple[str, str] | None = None
     dialstring: str = ""
     hangup_reported: bool = False
+    number: str = ""  # what was dialled to make this channel (set when it is dialled)
+    hangup_cause: int = 0
 
     @property
     def state_desc(self) -> str:
@@ -120,6 +122,7 @@ class Bridge:
     channels: list[Channel] = field(default_factory=list)
     ari_app: str | None = None
     created: float = field(default_factory=time.time)
+    peak: int = 0  # the most channels it ever held at once
 
     @property
     def technology(self) -> str:

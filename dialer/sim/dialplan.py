@@ -97,6 +97,7 @@ class Dialplan(Calls):
         self.later(ch, plan.amd_s, lambda: self._amd_done(ch, exten, status, cause))
 
     def _amd_done(self, ch: Channel, exten: str, status: str, cause: str) -> None:
+        self.record.add("amd", id=ch.ari_id, number=ch.number, status=status, cause=cause)
         self.setvar(ch, "AMDSTATUS", status)
         self.setvar(ch, "AMDCAUSE", cause)
         ms = str(int((time.monotonic() - ch.dial_started) * 1000 * self.speed))
@@ -199,6 +200,7 @@ class Dialplan(Calls):
                      state=4, is_one=False)
         a1.peer, a2.peer = a2, a1
         a1.role, a1.agent_name, a2.role = "agent", exten, "agent-phone"
+        a1.number = exten
         for c in (a1, a2):
             self.add(c)
             self.newchannel(c)

@@ -48,6 +48,8 @@ class OriginateRequest:
     sync: bool = False
     created_only: bool = False  # ARI /channels/create: dialled later by /dial
     done: bool = False
+    via: str = ""  # "ami" or "ari", for the record
+    action_id: str | None = None  # the AMI ActionID, for the record
 
     def report(self, result: OriginateResult) -> None:
         if not self.done and self.on_result is not None:
@@ -96,6 +98,11 @@ def number_of(target: DialTarget) -> str:
     return target.resource.split("@")[0]
 
 
+def _attempt(req: OriginateRequest) -> str | None:
+    """The engine's attempt id (channel variable DIALER_ATTEMPT), if it set one."""
+    return next((v for k, v in req.variables if k == "DIALER_ATTEMPT"), None)
+
+
 class Calls(Pbx):
     """Origination on top of the PBX core."""
 
@@ -114,11 +121,13 @@ class Calls(Pbx):
         """
         target = parse_dial(req.dial)
         if target is None:
+            self.refused(req, "unknown technology")
             req.report(OriginateResult(False, 0))
             return None
         known = target.tech != "Local" or target.context in self.known_contexts
         one, two = self._create(target, req, known)
         if not known:
+            self.refused(req, f"no such context {target.context!r}")
             assert two is not None
             self.destroy(two, 0)
             self.destroy(one, 0)
@@ -137,12 +146,32 @@ class Calls(Pbx):
         if req.created_only:
             one.dialstring = ""  # after ARI /dial only the first Dial event names it
         plan = self._plan(target, two or one)
+        one.number = number_of(target)
         if target.is_agent:
-            one.agent_name = number_of(target)
+            one.agent_name = one.number
+        self._record_originate(one, req, target, plan)
         one.plan = plan
         if two is not None:
             two.plan = plan
         self._start_far(one, two, plan, req, target.is_agent)
+
+    def _record_originate(self, one: Channel, req: OriginateRequest, target: DialTarget,
+                          plan: CalleePlan) -> None:
+        self.record.add(
+            "originate", id=one.ari_id, dial=req.dial, number=one.number, via=req.via,
+            action_id=req.action_id, attempt=_attempt(req), agent=target.is_agent,
+            outcome="agent" if target.is_agent else plan.outcome.value, accepted=True,
+            reason=None)
+
+    def refused(self, req: OriginateRequest, reason: str) -> None:
+        """Record an Originate that placed no call, and why."""
+        target = parse_dial(req.dial)
+        self.record.add(
+            "originate", id=req.channel_id or None, dial=req.dial,
+            number=number_of(target) if target is not None else None, via=req.via,
+            action_id=req.action_id, attempt=_attempt(req),
+            agent=target is not None and target.is_agent, outcome=None, accepted=False,
+            reason=reason)
 
     def _create(self, target: DialTarget, req: OriginateRequest,
                 known: bool) -> tuple[Channel, Channel | None]:
@@ -295,6 +324,7 @@ class Calls(Pbx):
         self.destroy(one, 19)
 
     def _answer(self, one: Channel, two: Channel | None, req: OriginateRequest) -> None:
+        self.record.add("answer", id=one.ari_id, number=one.number, agent=one.role == "agent")
         if two is not None:
             self.set_state(two, 6)
         self.set_state(one, 6)

@@ -75,6 +75,8 @@ class Parties(Dialplan):
 
     def far_gone(self, one: Channel, cause: int) -> None:
         if one.application == "AMD":
+            self.record.add("amd", id=one.ari_id, number=one.number, status="HANGUP",
+                            cause="")
             self.setvar(one, "AMDSTATUS", "HANGUP")
             self.setvar(one, "AMDCAUSE", "")
             self.chan_event("SoftHangupRequest", one, [("Cause", str(cause))])
@@ -92,6 +94,7 @@ class Parties(Dialplan):
         """The far end presses keys; the channel's DTMF observers hear them."""
         if ch.gone:
             return
+        self.record.add("dtmf", id=ch.ari_id, number=ch.number, digits=digits)
         for digit in digits:
             self.notify("dtmf", channel=ch, digit=digit, duration_ms=100)
             if ch.agi is not None:

@@ -18,6 +18,7 @@ from typing import Any
 
 from dialer.adapters.ami.protocol import encode
 from dialer.sim.channels import CAUSE_TXT, UNKNOWN, Bridge, Channel
+from dialer.sim.record import SimRecord, role_of
 
 log = logging.getLogger(__name__)
 Headers = list[tuple[str, str]]
@@ -42,6 +43,7 @@ class Pbx:
         self._seq = itertools.count()
         self.events_emitted = 0
         self.errors: list[Exception] = []
+        self.record = SimRecord()
 
     # ---- ids and time -------------------------------------------------------------
 
@@ -185,6 +187,7 @@ class Pbx:
             self.leave_bridge(ch)
         self.notify("before_destroy", channel=ch, cause=cause)
         ch.gone = True
+        ch.hangup_cause = cause
         if ch.deferred_cid is not None:
             ch.cid_num, ch.cid_name = ch.deferred_cid
         self.chan_event("Hangup", ch, [("Cause", str(cause)),
@@ -195,6 +198,20 @@ class Pbx:
         self.by_id.pop(ch.ari_id, None)
         self.forget(ch)
         self.notify("destroyed", channel=ch, cause=cause)
+        self._record_hangup(ch)
+
+    def _record_hangup(self, ch: Channel) -> None:
+        """Once both halves of a dialled call are gone, record its hangup; the cause is
+        the first non-zero of the two (a busy ;1 goes with 0, its ;2 with 17)."""
+        head = ch if ch.is_one else ch.peer
+        if head is None or not head.number or not head.gone:
+            return
+        other = head.peer
+        if other is not None and not other.gone:
+            return
+        cause = head.hangup_cause or (other.hangup_cause if other is not None else 0)
+        self.record.add("hangup", id=head.ari_id, number=head.number, role=role_of(head),
+                        cause=cause)
 
     def forget(self, ch: Channel) -> None:
         """Drop any per-channel bookkeeping of the layers above."""
@@ -208,6 +225,7 @@ class Pbx:
                    ari_app=ari_app)
         b.creator = "" if dissolve else "Stasis"
         self.bridges[b.uniqueid] = b
+        self.record.add("bridge_create", bridge=b.uniqueid, type=bridge_type)
         self.emit("BridgeCreate", "call,all", b.snapshot())
         self.notify("bridge_created", bridge=b)
         return b
@@ -219,6 +237,8 @@ class Pbx:
             self.leave_bridge(ch)
         b.channels.append(ch)
         ch.bridge = b
+        b.peak = max(b.peak, len(b.channels))
+        self._record_member("bridge_enter", b, ch)
         self.emit("BridgeEnter", "call,all", [*b.snapshot(), *ch.snapshot()])
         self.notify("entered_bridge", bridge=b, channel=ch)
 
@@ -267,21 +287,30 @@ class Pbx:
     def _leave(self, b: Bridge, ch: Channel) -> None:
         b.channels.remove(ch)
         ch.bridge = None
+        self._record_member("bridge_leave", b, ch)
         self.emit("BridgeLeave", "call,all", [*b.snapshot(), *ch.snapshot()])
         self.notify("left_bridge", bridge=b, channel=ch)
+
+    def _record_member(self, kind: str, b: Bridge, ch: Channel) -> None:
+        self.record.add(kind, bridge=b.uniqueid, id=ch.ari_id, number=ch.number or None,
+                        role=role_of(ch), count=len(b.channels))
 
     def destroy_bridge(self, b: Bridge) -> None:
         for ch in list(b.channels):
             self._leave(b, ch)
         if self.bridges.pop(b.uniqueid, None) is None:
             return
+        self.record.add("bridge_destroy", bridge=b.uniqueid, peak=b.peak)
         self.emit("BridgeDestroy", "call,all", b.snapshot())
         self.notify("bridge_destroyed", bridge=b)
 
     # ---- restart --------------------------------------------------------------------
 
-    def lose_everything(self) -> None:
-        """A restart: every channel and bridge disappears without events."""
+    def lose_everything(self) -> tuple[int, int]:
+        """A restart: every channel and bridge disappears without events.
+
+        Returns how many channels and bridges were lost."""
+        lost = len(self.channels), len(self.bridges)
         for ch in list(self.channels.values()):
             ch.cancel_timers()
             ch.gone = True
@@ -291,6 +320,7 @@ class Pbx:
         self.by_id.clear()
         self.bridges.clear()
         self.started = time.time()
+        return lost
 
 
 _ARI_KINDS = {

@@ -7,14 +7,20 @@ In-process use (tests, the demo)::
         ...
         sim.drop_ami()          # every AMI socket is cut
         await sim.restart()     # every channel is lost
+        sim.record.lines        # what happened, one JSON line each (dialer.sim.record)
+
+With ``record_file`` the record is also appended to that file as it happens. The same
+fault API answers over HTTP under ``/_sim/`` on the ARI port (:mod:`dialer.sim.control`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 from dialer.sim.agi import AgiPbx
@@ -22,6 +28,7 @@ from dialer.sim.ami import AmiServer
 from dialer.sim.ami_actions import AmiActions
 from dialer.sim.model import CalleeModel, DigitModel
 from dialer.sim.parties import WrapupHook
+from dialer.sim.record import DEFAULT_LIMIT, SimRecord
 
 
 class SimAsterisk:
@@ -31,10 +38,15 @@ class SimAsterisk:
                  username: str = "dialer", secret: str = "dialer-secret",
                  app_name: str = "dialer", agi_url: str = "agi://127.0.0.1:4573/amd",
                  optout_digit: str = "9", on_wrapup_done: WrapupHook | None = None,
-                 login_fail_delay_s: float = 1.0) -> None:
+                 login_fail_delay_s: float = 1.0, record_file: str | Path | None = None,
+                 record_limit: int = DEFAULT_LIMIT) -> None:
         self.pbx = AgiPbx(model=model if model is not None else DigitModel(seed), speed=speed,
                           app_name=app_name, optout_digit=optout_digit,
                           on_wrapup_done=on_wrapup_done, agi_url=agi_url)
+        self.pbx.record = SimRecord(record_limit)
+        self.record_file = Path(record_file) if record_file is not None else None
+        self.seed = seed
+        self._started = False  # a start line was recorded
         self.username, self.secret = username, secret
         self.ami = AmiServer(self.pbx, AmiActions(self.pbx).table(), username=username,
                              secret=secret, fail_delay_s=login_fail_delay_s)
@@ -84,6 +96,15 @@ class SimAsterisk:
     def ari_url(self) -> str:
         return f"http://{self.ari_host}:{self.ari_port}/ari"
 
+    @property
+    def control_url(self) -> str:
+        """The control API (``/_sim``) on the ARI port."""
+        return f"http://{self.ari_host}:{self.ari_port}/_sim"
+
+    @property
+    def record(self) -> SimRecord:
+        return self.pbx.record
+
     # ---- lifecycle --------------------------------------------------------------------
 
     async def start(self, host: str = "127.0.0.1", ami_port: int | None = 5038,
@@ -92,19 +113,33 @@ class SimAsterisk:
         a port of None leaves that side off, 0 picks a free port."""
         self.host = host
         self.ari_host = ari_host or host
+        if self.record_file is not None:
+            self.record.open(self.record_file)
         if ami_port is not None:
             await self.ami.start(host, ami_port)
         if ari_port is not None:
             from dialer.sim.ari import AriServer
+            from dialer.sim.control import SimControl
 
-            self.ari = AriServer(self.pbx, username=self.username, secret=self.secret)
+            self.ari = AriServer(self.pbx, username=self.username, secret=self.secret,
+                                 control=SimControl(self))
             await self.ari.start(self.ari_host, ari_port)
+        self.record.add("start", pid=os.getpid(), host=self.host,
+                        ami_port=self.ami_port if ami_port is not None else None,
+                        ari_host=self.ari_host,
+                        ari_port=self.ari_port if ari_port is not None else None,
+                        speed=self.speed, seed=self.seed)
+        self._started = True
 
     async def stop(self) -> None:
         await self.ami.close()
         if self.ari is not None:
             await self.ari.close()
-        self.pbx.lose_everything()
+        channels, bridges = self.pbx.lose_everything()
+        if self._started:
+            self.record.add("stop", lost_channels=channels, lost_bridges=bridges)
+            self._started = False
+        self.record.close()
         await self.pbx.close_agi()
         for task in list(self.pbx.hook_tasks):
             task.cancel()
@@ -128,14 +163,18 @@ class SimAsterisk:
         sessions = list(self.ami.sessions)
         for s in sessions:
             s.abort()
+        self.record.add("fault", name="drop_ami", count=len(sessions))
         return len(sessions)
 
     def drop_ari_websockets(self) -> int:
         """Cut every ARI WebSocket; returns how many."""
-        return self.ari.drop_websockets() if self.ari is not None else 0
+        count = self.ari.drop_websockets() if self.ari is not None else 0
+        self.record.add("fault", name="drop_ari", count=count)
+        return count
 
     def stall(self, seconds: float) -> None:
         """Hold every AMI reply and event, and every ARI reply, for ``seconds``."""
+        self.record.add("fault", name="stall", seconds=seconds)
         loop = asyncio.get_running_loop()
         until = loop.time() + seconds
         self.ami.faults.stall_until = until
@@ -145,6 +184,7 @@ class SimAsterisk:
 
     async def refuse_connections(self, refuse: bool = True) -> None:
         """Stop (or resume) accepting new AMI and ARI connections."""
+        self.record.add("fault", name="refuse", on=refuse)
         if refuse:
             await self.ami.stop_listening()
             if self.ari is not None:
@@ -155,17 +195,27 @@ class SimAsterisk:
         if self.ari is not None:
             self.ari.refuse = False
 
-    async def restart(self) -> None:
-        """Like an Asterisk restart: all sockets drop and every channel is lost."""
-        self.drop_ami()
-        self.drop_ari_websockets()
-        self.pbx.lose_everything()
+    async def restart(self) -> tuple[int, int]:
+        """Like an Asterisk restart: all sockets drop and every channel is lost.
+
+        Returns how many channels and bridges were lost."""
+        self.record.add("fault", name="restart")
+        for s in list(self.ami.sessions):
+            s.abort()
+        if self.ari is not None:
+            self.ari.drop_websockets()
+        channels, bridges = self.pbx.lose_everything()
+        self.record.add("restart", lost_channels=channels, lost_bridges=bridges)
         await self.pbx.close_agi()
+        return channels, bridges
 
     def channel_count(self) -> int:
         return len(self.pbx.channels)
 
     @property
     def errors(self) -> list[Exception]:
-        """Failures inside the simulator's own timers (empty when all is well)."""
+        """Failures inside the simulator's own timers, and a failed write of the record
+        file (empty when all is well)."""
+        if self.record.error is not None:
+            return [*self.pbx.errors, self.record.error]
         return self.pbx.errors
