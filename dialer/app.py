@@ -269,9 +269,13 @@ class DialerApp:
         p.registry = Registry(p.pool, reg, p.writer, book, p.service.clock.wall,
                               interval=e.heartbeat_interval, stale=e.heartbeat_timeout,
                               orphan_grace=e.orphan_grace, on_fenced=fenced)
+        async def optout(phone: int, attempt_id: str) -> None:
+            await p.compliance.add_opt_out(phone, "keypress", attempt_id=attempt_id)
+
         recovery = Recovery(p.service, p.pool, p.writer, p.records, p.dialers,
-                            reg.engine_id, book)
-        reconciler = Reconciler(p.service, tel.ari, lambda ids: known_closed(p.pool, ids))
+                            reg.engine_id, book, tel.ari, optout)
+        reconciler = Reconciler(p.service, tel.ari, lambda ids: known_closed(p.pool, ids),
+                                optout)
         p.keeper = Keeper(recovery, reconciler, reg, self.asterisk, e.heartbeat_timeout,
                           e.reconcile_interval, lambda: bool(tel.connected.get("ari")))
         return [tg.create_task(p.registry.run()), tg.create_task(p.keeper.run())]

@@ -23,6 +23,7 @@ COMMAND_MODULES = (
     "dialer.cmd.sim",
     "dialer.cmd.pacing",
     "dialer.cmd.engine",
+    "dialer.cmd.chaos",
 )
 
 

@@ -22,7 +22,8 @@ async def healthz(request: web.Request) -> web.Response:
 
 @routes.get("/readyz")
 async def readyz(request: web.Request) -> web.Response:
-    """Ready only when the database, AMI, ARI and the compliance filter are all up."""
+    """Ready only when the database, AMI, ARI and the compliance filter are all up, and
+    the engine is in step with Asterisk (its start-up takeover is done)."""
     try:
         parts = await port(request).readiness()
     except Exception as err:

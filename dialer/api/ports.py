@@ -18,7 +18,7 @@ from typing import Literal, Protocol
 CampaignState = Literal["active", "paused", "stopped"]
 CampaignAction = Literal["start", "pause", "stop"]
 PACING_MODES = ("preview", "progressive", "power", "predictive", "broadcast")
-READINESS_PARTS = ("db", "ami", "ari", "filter")
+READINESS_PARTS = ("db", "ami", "ari", "filter", "in_step")
 
 
 class PortError(Exception):
@@ -187,17 +187,19 @@ class Disposition:
 
 @dataclass(frozen=True, slots=True)
 class Readiness:
-    """Each part is up (True) or down; ``detail`` says why a part is down."""
+    """Each part is up (True) or down; ``detail`` says why a part is down.
+    ``in_step``: the engine has taken over what dead engines left, and may dial."""
 
     db: bool
     ami: bool
     ari: bool
     filter: bool
+    in_step: bool = True
     detail: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def ready(self) -> bool:
-        return self.db and self.ami and self.ari and self.filter
+        return self.db and self.ami and self.ari and self.filter and self.in_step
 
 
 class ControlPort(Protocol):

@@ -80,6 +80,8 @@ def classify(call: Call, event: object) -> str:
         return f"timer:{event.name}"
     if isinstance(event, e.PlaybackFinished) and event.playback_id != call.playing:
         return "playback_stale"  # an earlier recording, stopped or overtaken
+    if isinstance(event, e.CallVanished) and event.abandoned and call.state is S.DIALING:
+        return "vanished_abandoned"  # the answer was never seen, the dialplan saw it
     return _KINDS.get(type(event), type(event).__name__)
 
 
@@ -193,6 +195,8 @@ for (_state, _kind), _entry in list(TRANSITIONS.items()):
         TRANSITIONS[(_state, "vanished")] = _entry
 TRANSITIONS[(S.DIALING, "vanished")] = (S.ENDED, vanished_dialing)
 TRANSITIONS[(S.ANSWERED, "vanished")] = (S.ENDED, vanished_screening)
+# ... and where the dialplan says a person was left alone, as an abandoned live answer.
+TRANSITIONS[(S.DIALING, "vanished_abandoned")] = (S.ENDED, vanished_screening)
 
 
 def step(call: Call, event: object, now: float) -> tuple[Call, list[c.Command]]:

@@ -91,9 +91,11 @@ class CallHungUp:
 @dataclass(frozen=True, slots=True)
 class CallVanished:
     """The call's channel is gone from Asterisk and no word of its end ever came (an
-    Asterisk restart, a lost connection): its end is read the safe way."""
+    Asterisk restart, a lost connection): its end is read the safe way. ``abandoned``:
+    the dialplan noted that a person answered and nobody was there."""
 
     attempt_id: str
+    abandoned: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -113,9 +113,11 @@ class EngineControl(AgentControl):
         tel = self.parts.tel
         connected = tel.connected if tel else {}
         ami = connected.get("ami", False) or not self.app.cfg.ami.enabled
+        keeper = self.parts.keeper
         parts = {"db": bool(self.parts.writer.db_up), "ami": bool(ami),
                  "ari": bool(connected.get("ari", False)),
-                 "filter": bool(self.parts.compliance.ready())}
+                 "filter": bool(self.parts.compliance.ready()),
+                 "in_step": keeper is not None and keeper.recovered.is_set()}
         detail = {k: f"{k} is down" for k, up in parts.items() if not up}
         return p.Readiness(**parts, detail=detail)
 

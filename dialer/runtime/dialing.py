@@ -33,6 +33,7 @@ from dialer.runtime.observer import CampaignObserver, Ledgers
 from dialer.runtime.service import EngineService
 from dialer.store import hopper
 from dialer.store.attempts import Intent, begin_attempts
+from dialer.store.db import DB_DOWN
 from dialer.store.hopper import LeasedLead
 
 log = structlog.get_logger("dialer.dialing")
@@ -114,7 +115,7 @@ class CampaignDialer:
                                        limit=limit, power_ratio=d.pacing.power_ratio)
         self.learner = Learner()
         self.ledgers = Ledgers(d.name, deps.compliance, setup.rules.effective_window(),
-                               self._compliance_now)
+                               self.clock.wall)
         self.observer = CampaignObserver(d.name, self.learner, self.ledgers)
         self.policy = setup.policy()
         self.hopper: deque[LeasedLead] = deque()
@@ -140,7 +141,7 @@ class CampaignDialer:
             self.wake.clear()
             try:
                 await self.tick()
-            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            except DB_DOWN as exc:
                 log.warning("dialing paused: database unreachable", campaign=self.setup.name,
                             error=str(exc))
                 await asyncio.sleep(1.0)
@@ -231,6 +232,9 @@ class CampaignDialer:
                                           campaign=d.name, attempt_id=aid)
         dial = d.dial_template.replace("{number}", str(lead.phone))
         variables = (("DIALER_MODE", "agi"),) if d.amd.report == "agi" else ()
+        # for the dialplan, should no engine be listening when a person answers
+        variables += (("DIALER_SAFE_HARBOR", self.policy.safe_harbor),
+                      ("DIALER_OPTOUT_KEY", self.policy.optout_key))
         order = Originate(aid, d.name, lead.phone, dial, d.caller_id, float(d.ring_timeout),
                           d.originate_via, variables)
         self.observer.dialing(aid, now)

@@ -7,17 +7,17 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
-import asyncpg
 import structlog
 
 from dialer.adapters.ari.errors import AriError
 from dialer.runtime.reconcile import Reconciler, look
 from dialer.runtime.recovery import Recovery
 from dialer.store import engines
+from dialer.store.db import DB_DOWN
 from dialer.store.open_attempts import open_attempts
 
 log = structlog.get_logger("dialer.keeper")
-_TRANSIENT = (AriError, OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError)
+_TRANSIENT = (AriError, *DB_DOWN)
 
 
 @dataclass
@@ -55,7 +55,7 @@ class Keeper:
         owners = await engines.dead_on(pool, self.reg, self.asterisk, self.stale)
         rows = await open_attempts(pool, owners)
         view = await look(self.reconciler.ari)
-        await self.recovery.run(owners, rows, view)
+        await self.recovery.run(owners, rows, view, self.reg.last_beat)
         await self.reconciler.run_once()
 
     async def _retrying(self, job: Callable[[], Awaitable[None]]) -> None:

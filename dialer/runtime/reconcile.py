@@ -31,6 +31,7 @@ from dialer.adapters.ari.models import Bridge, Channel
 from dialer.core import events as e
 from dialer.core.agent import HUNG_UP, PHONE, Agent, AgentState
 from dialer.core.call import CallState
+from dialer.runtime.fates import fate_of
 
 if TYPE_CHECKING:
     from dialer.adapters.agent_lines import AgentLines
@@ -69,8 +70,9 @@ class Reconciler:
     ids are attempts already closed in the database."""
 
     def __init__(self, service: EngineService, ari: AriClient,
-                 closed: Callable[[list[str]], Awaitable[set[str]]]) -> None:
-        self.service, self.ari, self.closed = service, ari, closed
+                 closed: Callable[[list[str]], Awaitable[set[str]]],
+                 optout: Callable[[int, str], Awaitable[None]]) -> None:
+        self.service, self.ari, self.closed, self.optout = service, ari, closed, optout
         self._missing: set[str] = set()
 
     @property
@@ -82,14 +84,14 @@ class Reconciler:
         """One pass; ``before``: a reconnect happened and the calls placed earlier whose
         channels are gone ended for sure."""
         view = await look(self.ari)
-        self._calls(view, before)
+        await self._calls(view, before)
         self._agents(view)
         await self._leftovers(view)
         return view
 
     # ---------------------------------------------------------------- calls
 
-    def _calls(self, view: AsteriskView, before: float | None) -> None:
+    async def _calls(self, view: AsteriskView, before: float | None) -> None:
         service = self.service
         missing: set[str] = set()
         for aid, call in list(service.engine.calls.items()):
@@ -98,10 +100,16 @@ class Reconciler:
                         view.bridge_of(aid) == self.lines.bridge_of(call.agent):
                     service.feed(e.BridgeJoined(aid))
             elif self._gone(aid, before):
-                service.feed(e.CallVanished(aid))
+                await self._vanished(aid, call.phone)
             else:
                 missing.add(aid)
         self._missing = missing
+
+    async def _vanished(self, attempt_id: str, phone: int) -> None:
+        fate = await fate_of(self.ari, attempt_id)
+        if fate.optout:
+            await self.optout(phone, attempt_id)
+        self.service.feed(e.CallVanished(attempt_id, abandoned=fate.abandoned))
 
     def _gone(self, attempt_id: str, before: float | None) -> bool:
         if before is None:

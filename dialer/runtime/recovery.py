@@ -15,8 +15,9 @@ first reconciliation pass removes.
 
 from __future__ import annotations
 
+import dataclasses
 import json
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -33,11 +34,12 @@ from dialer.core.agent import PHONE, Agent, AgentState
 from dialer.core.campaign import DIAL_GRACE
 from dialer.core.events import AmdStatus
 from dialer.core.retry import decide_retry
+from dialer.runtime.fates import fate_of
 from dialer.runtime.reconcile import AsteriskView
 from dialer.store import agents as store_agents
 from dialer.store import campaigns as campaign_store
 from dialer.store.hopper import LeasedLead
-from dialer.store.open_attempts import OpenAttempt
+from dialer.store.open_attempts import OpenAttempt, lost_while_away
 
 if TYPE_CHECKING:
     from dialer.runtime.agents import AgentRecords
@@ -81,7 +83,8 @@ async def close_gone(writer: Any, book: RetryBook, row: OpenAttempt, at: datetim
 
 @dataclass
 class Recovery:
-    """One start-up takeover; ``run`` does it all."""
+    """One start-up takeover; ``run`` does it all. ``optout(phone, attempt)`` honours an
+    opt-out key the dialplan took while no engine listened."""
 
     service: EngineService
     pool: asyncpg.Pool
@@ -90,13 +93,17 @@ class Recovery:
     dialers: Mapping[str, CampaignDialer]
     engine_id: str
     book: RetryBook
+    ari: Any
+    optout: Callable[[int, str], Awaitable[None]]
     adopted: list[str] = field(default_factory=list)
     closed: dict[str, int] = field(default_factory=dict)
     agents_kept: list[str] = field(default_factory=list)
     agents_recalled: list[str] = field(default_factory=list)
 
-    async def run(self, owners: list[str], rows: list[OpenAttempt], view: AsteriskView
-                  ) -> None:
+    async def run(self, owners: list[str], rows: list[OpenAttempt], view: AsteriskView,
+                  away_since: datetime | None = None) -> None:
+        if away_since is not None:
+            await self._relook(away_since)
         open_ids = {r.attempt_id for r in rows}
         sessions = await store_agents.sessions_of(self.pool, owners)
         bridge_agent = self._agents(sessions, view, open_ids)
@@ -169,6 +176,8 @@ class Recovery:
         if channel is None or dialer is None:
             if channel is not None:
                 self._executor().run([c.HangupCall(row.attempt_id)])
+            else:
+                row = await self._noted(row)
             outcome = await close_gone(self.writer, self.book, row,
                                        self.service.clock.wall())
             self.closed[outcome] = self.closed.get(outcome, 0) + 1
@@ -187,6 +196,29 @@ class Recovery:
         call, cmds = adopt(seen, dialer.policy, self.service.clock.now(), give_up)
         self.service.take_over(call, cmds)
         self.adopted.append(row.attempt_id)
+
+    async def _relook(self, since: datetime) -> None:
+        """Attempts another engine closed as lost while this one was dead: where the
+        dialplan noted a person left alone, the row now says abandoned."""
+        for attempt_id, phone in await lost_while_away(self.pool, self.engine_id, since):
+            fate = await fate_of(self.ari, attempt_id)
+            if fate.optout:
+                await self.optout(phone, attempt_id)
+            if fate.abandoned:
+                self.writer.update(attempt_id, {"outcome": "abandoned", "abandoned": True,
+                                                "live_answer": True})
+                self.closed["abandoned (was lost)"] = \
+                    self.closed.get("abandoned (was lost)", 0) + 1
+
+    async def _noted(self, row: OpenAttempt) -> OpenAttempt:
+        """The row, with what the dialplan noted if a person answered alone."""
+        fate = await fate_of(self.ari, row.attempt_id)
+        if fate.optout:
+            await self.optout(row.phone, row.attempt_id)
+        if not fate.abandoned:
+            return row
+        return dataclasses.replace(row, live_answer=True, abandoned=True,
+                                   amd_status=row.amd_status or "HUMAN")
 
     def _engine_time(self, at: datetime | None) -> float | None:
         if at is None:

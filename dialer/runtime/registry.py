@@ -20,10 +20,10 @@ import structlog
 
 from dialer.runtime.recovery import RetryBook, close_gone
 from dialer.store import engines, hopper
+from dialer.store.db import DB_DOWN
 from dialer.store.open_attempts import unclaimed_orphans
 
 log = structlog.get_logger("dialer.registry")
-_DB_DOWN = (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError)
 
 
 @dataclass
@@ -48,7 +48,7 @@ class Registry:
                 log.error("engine stopping", reason=str(exc))
                 self.on_fenced()
                 return
-            except _DB_DOWN as exc:
+            except DB_DOWN as exc:
                 log.warning("heartbeat failed: database unreachable", error=str(exc))
             await asyncio.sleep(self.interval)
 

@@ -22,8 +22,10 @@ from dialer.core.campaign import Engine
 from dialer.core.commands import Command, Originate
 from dialer.core.errors import IllegalTransition
 from dialer.obs.logging import log_transition
+from dialer.runtime.fates import fate_of
 
 log = structlog.get_logger("dialer.engine")
+FATE_TRIES = (0.5, 1.0, 2.0, 4.0, 8.0)  # waits between reads of a call's note
 
 
 class EngineService:
@@ -39,6 +41,8 @@ class EngineService:
         self.events_handled = 0
         self.dialed_at: dict[str, float] = {}
         self.errors = 0
+        self._fated: set[str] = set()          # calls whose dialplan note was read
+        self._fate_pending: set[str] = set()   # ... being read: their ends wait
 
     def _state_of(self, attempt_id: str) -> str | None:
         call = self.engine.calls.get(attempt_id)
@@ -75,6 +79,8 @@ class EngineService:
             return []
         if not self._current_phone(event):
             return []
+        if self._needs_fate(event):
+            return []
         before = self._call_of(event)
         try:
             cmds = self.engine.handle(event, self.clock.now())
@@ -90,6 +96,7 @@ class EngineService:
         aid = getattr(event, "attempt_id", None)
         if isinstance(aid, str) and aid not in self.engine.calls:
             self.dialed_at.pop(aid, None)
+            self._fated.discard(aid)
         self.executor.run(cmds)
         for listener in self.listeners:
             listener(event, cmds)
@@ -104,6 +111,46 @@ class EngineService:
         if isinstance(event, e.AgentPhoneDown) and event.channel:
             return lines.is_current(event.agent, event.channel)
         return True
+
+    def _needs_fate(self, event: object) -> bool:
+        """A call hung up before AMD's verdict reached the engine: the dialplan may have
+        found nobody listening and noted it (see :mod:`dialer.runtime.fates`). That note
+        is read first; the hangup is applied after."""
+        if not isinstance(event, e.CallHungUp):
+            return False
+        if event.attempt_id in self._fate_pending:
+            return True  # the same end told again (AMI and ARI): the first one waits
+        if event.attempt_id in self._fated or self._state_of(event.attempt_id) != "answered":
+            return False
+        self._fate_pending.add(event.attempt_id)
+        call = self.engine.calls[event.attempt_id]
+        self._plumb(self._after_fate(event, call.phone), event.attempt_id)
+        return True
+
+    async def _after_fate(self, hangup: e.CallHungUp, phone: int) -> None:
+        """Read the dialplan's note (ARI may be down a moment: a few tries), then apply
+        the end. A note that cannot be read leaves the safe reading: abandoned."""
+        assert self.executor is not None
+        for delay in FATE_TRIES:
+            try:
+                fate = await fate_of(self.executor.ari, hangup.attempt_id)  # type: ignore[arg-type]
+            except Exception as exc:  # the end must be applied whatever happens here
+                log.warning("note of an answered call not read yet",
+                            attempt_id=hangup.attempt_id, error=repr(exc))
+                await asyncio.sleep(delay)
+                continue
+            if fate.optout:
+                await self.executor.ledgers.opt_out(phone, hangup.attempt_id)
+            self._fated_now(hangup.attempt_id)
+            self.feed(e.CallVanished(hangup.attempt_id, abandoned=True) if fate.abandoned
+                      else hangup)
+            return
+        self._fated_now(hangup.attempt_id)
+        self.feed(e.CallVanished(hangup.attempt_id))
+
+    def _fated_now(self, attempt_id: str) -> None:
+        self._fate_pending.discard(attempt_id)
+        self._fated.add(attempt_id)
 
     def _call_of(self, event: object) -> Call | None:
         aid = getattr(event, "attempt_id", None)

@@ -22,21 +22,11 @@ from urllib.parse import urlsplit
 from dialer.sim.channels import Channel
 from dialer.sim.model import CalleeModel
 from dialer.sim.parties import Parties, WrapupHook
+from dialer.sim.sounds import sound_seconds
 
 log = logging.getLogger(__name__)
 _VAR = re.compile(r"\$\{([^}]+)\}")
 SAMPLE_RATE = 8000
-
-
-def sound_seconds(name: str) -> float | None:
-    """Length of a sound file the simulator knows, None when it does not exist."""
-    base = name.rsplit("/", 1)[-1]
-    if base.startswith("no-such") or not base:
-        return None
-    m = re.search(r"(\d+)$", base)
-    if base.startswith("silence") and m:
-        return float(m.group(1))
-    return 0.8 if base == "beep" else 2.0
 
 
 class AgiSession:

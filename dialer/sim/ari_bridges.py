@@ -7,9 +7,9 @@ from typing import TYPE_CHECKING
 
 from aiohttp import web
 
-from dialer.sim.agi import sound_seconds
 from dialer.sim.ari_events import Playback, bridge_json
 from dialer.sim.channels import UNKNOWN, Bridge, Channel
+from dialer.sim.sounds import sound_seconds
 
 if TYPE_CHECKING:
     from dialer.sim.ari import AriServer

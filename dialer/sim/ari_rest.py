@@ -66,6 +66,7 @@ class AriRest(BridgeRoutes):
         return [
             ("/asterisk/info", {"GET": self.asterisk_info}),
             ("/asterisk/ping", {"GET": self.asterisk_ping}),
+            ("/asterisk/variable", {"GET": self.get_global, "POST": self.set_global}),
             ("/applications", {"GET": self.applications}),
             ("/applications/(?P<name>[^/]+)", {"GET": self.application}),
             ("/endpoints", {"GET": self.empty_list}),
@@ -102,6 +103,23 @@ class AriRest(BridgeRoutes):
         from dialer.sim.ari_events import ASTERISK_ID, ari_time
 
         return reply(200, {"ping": "pong", "timestamp": ari_time(), "asterisk_id": ASTERISK_ID})
+
+    async def get_global(self, request: web.Request) -> web.Response:
+        name = request.query.get("variable", "")
+        if not name:
+            return error(400, "Variable name is required", "Bad Request")
+        return reply(200, {"value": self.pbx.globals.get(name, "")})
+
+    async def set_global(self, request: web.Request) -> web.Response:
+        name = request.query.get("variable", "")
+        if not name:
+            return error(400, "Variable name is required", "Bad Request")
+        value = request.query.get("value")
+        if value:
+            self.pbx.globals[name] = value
+        else:
+            self.pbx.globals.pop(name, None)
+        return reply(204)
 
     def _app_json(self, name: str) -> dict[str, Any]:
         chans = [c.ari_id for c in self.pbx.channels.values()

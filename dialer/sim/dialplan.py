@@ -18,6 +18,7 @@ import time
 from dialer.sim.channels import Channel
 from dialer.sim.model import CalleeModel, Outcome
 from dialer.sim.originate import AGENT_CONTEXT, Calls, OriginateRequest
+from dialer.sim.sounds import sound_seconds
 
 AMD_CONTEXT = "dialer-amd"
 CONNECT_CONTEXT = "dialer-connect"
@@ -33,6 +34,8 @@ MACHINE_RECORD_S = 20.0
 
 class Dialplan(Calls):
     """Calls plus the dialplan contexts and the called parties' behaviour."""
+
+    optout_digit = "9"  # the key a called party who wants no more calls presses
 
     def __init__(self, *, model: CalleeModel | None = None, speed: float = 1.0,
                  app_name: str = "dialer", default_hold_s: float = 30.0) -> None:
@@ -136,7 +139,40 @@ class Dialplan(Calls):
             return
         self.setvar(ch, "STASISSTATUS", "")
         self.setvar(ch, "STASISSTATUS", "FAILED")
-        self._dialplan_hangup(ch, 3)
+        attempt = ch.variables.get("DIALER_ATTEMPT", "")
+        if args[:1] in (["HUMAN"], ["NOTSURE"]) and attempt:
+            self._nobody_there(ch, attempt)
+        else:
+            self._dialplan_hangup(ch, 3)
+
+    def _nobody_there(self, ch: Channel, attempt: str) -> None:
+        """extensions.conf after a failed Stasis with a person on the line (no engine is
+        listening): note the abandon in a global for the engine, play the safe-harbor
+        message, take the opt-out key, hang up."""
+        key = f"DIALER_ABANDONED_{attempt}"
+        self.globals[key] = str(int(time.time()))
+        media = ch.variables.get("DIALER_SAFE_HARBOR") or "dialer/safe-harbor"
+        ch.at(AMD_CONTEXT, "nobody", 1)
+        ch.application, ch.app_data = "Read", f"DIALER_KEY,{media},1,,1,3"
+        self.record.add("play", target=f"channel:{ch.ari_id}", media=[f"sound:{media}"],
+                        playback=None, via="dialplan", heard_by=[ch.ari_id])
+        plan = ch.plan
+        optout = bool(plan is not None and plan.optout and self.optout_key(ch))
+        secs = (sound_seconds(media) or 0.0) + (0.5 if optout else 3.0)
+        self.later(ch, secs, lambda: self._nobody_done(ch, key, optout))
+
+    def optout_key(self, ch: Channel) -> str:
+        """The campaign's opt-out key, if the callee would press it (the key they press
+        is ``optout_digit``)."""
+        key = ch.variables.get("DIALER_OPTOUT_KEY", "")
+        return key if key and key == self.optout_digit else ""
+
+    def _nobody_done(self, ch: Channel, key: str, optout: bool) -> None:
+        if optout:
+            self.globals[key] += ",optout"
+            self.record.add("dtmf", id=ch.ari_id, number=ch.number,
+                            digits=self.optout_key(ch))
+        self._dialplan_hangup(ch, 6)
 
     def enter_stasis(self, ch: Channel, app: str, args: list[str], *,
                      from_dialplan: bool = False) -> None:

@@ -44,6 +44,7 @@ class Pbx:
         self.events_emitted = 0
         self.errors: list[Exception] = []
         self.record = SimRecord()
+        self.globals: dict[str, str] = {}  # dialplan GLOBAL() variables
 
     # ---- ids and time -------------------------------------------------------------
 
@@ -319,6 +320,7 @@ class Pbx:
         self.channels.clear()
         self.by_id.clear()
         self.bridges.clear()
+        self.globals.clear()
         self.started = time.time()
         return lost
 

@@ -39,8 +39,9 @@ from dialer.store.attempt_sql import (
     _timestamp,
     _uuid,
 )
+from dialer.store.db import DB_DOWN
 
-_TRANSIENT = (OSError, TimeoutError, asyncpg.InterfaceError, asyncpg.PostgresError)
+_TRANSIENT = DB_DOWN
 # What Postgres (or asyncpg, for a value it cannot encode) refuses for the data itself.
 _BAD_DATA = (asyncpg.IntegrityConstraintViolationError, asyncpg.DataError, ValueError, TypeError)
 

@@ -33,10 +33,11 @@ from dialer.core.compliance import (
 )
 from dialer.core.compliance.verdict import UNAVAILABLE
 from dialer.store import compliance_load as load
+from dialer.store.db import DB_DOWN
 
 CHANNEL = "dialer_compliance"
 HISTORY = -1  # reload-queue item: reload consents and attempts (after a bulk import)
-_RECOVERABLE = (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError)
+_RECOVERABLE = DB_DOWN
 
 
 @dataclass(frozen=True, slots=True)

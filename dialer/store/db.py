@@ -4,6 +4,12 @@ from __future__ import annotations
 
 import asyncpg
 
+# Postgres unreachable, restarting or cutting a connection mid-query (asyncpg may then
+# report an internal state error): wait and try again.
+DB_DOWN: tuple[type[BaseException], ...] = (
+    OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError,
+    asyncpg.InternalClientError)
+
 
 async def create_pool(dsn: str, *, min_size: int = 1, max_size: int = 10) -> asyncpg.Pool:
     pool = await asyncpg.create_pool(dsn, min_size=min_size, max_size=max_size)

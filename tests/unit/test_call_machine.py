@@ -46,6 +46,7 @@ EVENTS = {
     "bridge_joined": e.BridgeJoined(A),
     "bridge_failed": e.BridgeFailed(A),
     "vanished": e.CallVanished(A),
+    "vanished_abandoned": e.CallVanished(A, abandoned=True),
     "playback_finished": e.PlaybackFinished(A, "p"),
     "playback_stale": e.PlaybackFinished(A, "an-earlier-one"),
     "dtmf_optout": e.DtmfReceived(A, "9"),
@@ -276,3 +277,9 @@ def test_a_call_gone_from_asterisk_during_amd_counts_as_an_abandoned_live_answer
 def test_a_call_gone_while_ringing_is_lost_not_failed() -> None:
     _, cmds = run(Call(A, 1, POLICY), (2.0, e.CallVanished(A)))
     assert of(cmds, c.CallEnded)[0].outcome == "lost"
+
+
+def test_a_call_the_dialplan_says_was_answered_alone_is_an_abandoned_live_answer() -> None:
+    call, cmds = run(Call(A, 1, POLICY), (2.0, e.CallVanished(A, abandoned=True)))
+    assert (call.abandoned, call.live) == (True, True)
+    assert of(cmds, c.CallEnded)[0].outcome == "abandoned"

@@ -281,5 +281,13 @@ class AriClient:
             return AsteriskInfo(version="", entity_id="")
         return AsteriskInfo(version=sub.opt_text("version"), entity_id=sub.opt_text("entity_id"))
 
+    async def get_global(self, variable: str) -> str:
+        """A dialplan GLOBAL() variable ('' when unset)."""
+        data = await self.call("GET", "/asterisk/variable", params={"variable": variable})
+        return models.Obj(data, "Variable").opt_text("value")
+
+    async def clear_global(self, variable: str) -> None:
+        await self.call("POST", "/asterisk/variable", params={"variable": variable})
+
     async def ping(self) -> models.AsteriskPing:
         return models.parse_ping(await self.call("GET", "/asterisk/ping"))

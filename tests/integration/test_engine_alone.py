@@ -1,0 +1,46 @@
+"""A person who answers while no engine listens (ARI down) hears the safe-harbor message
+from the dialplan itself, and the engine counts the call abandoned once it learns of it
+(Asterisk keeps a note for it); an opt-out key pressed then is honoured."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from dialer.core.call import CallState
+from dialer.sim.record_reader import call_timelines, parse_record
+from tests.integration.engine_stack import engine_stack
+
+
+def _plays(sim, attempt_id: str) -> list:  # type: ignore[no-untyped-def]
+    record = parse_record("".join(sim.pbx.record.lines))
+    return [p for t in call_timelines(record) if t.id == attempt_id for p in t.plays]
+
+
+async def _answered(run) -> str:  # type: ignore[no-untyped-def]
+    async with asyncio.timeout(30):
+        while True:
+            for aid, call in run.parts.service.engine.calls.items():
+                if call.state is CallState.ANSWERED:
+                    return aid
+            await asyncio.sleep(0.01)
+
+
+@pytest.mark.timeout(90)
+@pytest.mark.parametrize("via", ["ami", "ari"])
+async def test_a_person_answering_while_ari_is_down_is_counted_abandoned(
+        db_dsn, tmp_path, via: str) -> None:
+    async with engine_stack(db_dsn, tmp_path, ["2125550100"], agents=1, via=via,
+                            speed=1.0) as run:
+        aid = await _answered(run)
+        run.sim.ari.refuse = True
+        run.sim.drop_ari_websockets()
+        async with asyncio.timeout(30):
+            while not any(p.via == "dialplan" for p in _plays(run.sim, aid)):
+                await asyncio.sleep(0.05)
+        run.sim.ari.refuse = False
+        await run.wait_leads_done(timeout=40)
+        row = await run.conn.fetchrow("SELECT outcome, abandoned, live_answer "
+                                      "FROM call_attempts WHERE id = $1::uuid", aid)
+    assert dict(row) == {"outcome": "abandoned", "abandoned": True, "live_answer": True}
