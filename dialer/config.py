@@ -9,7 +9,9 @@ in step. Campaign definitions have their own file format (`dialer.campaigns`).
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -62,11 +64,34 @@ class AriConfig:
     heartbeat: Seconds = setting(Seconds(10), doc="WebSocket ping interval", min=1, max=300)
 
 
+_HOST_NAME = re.compile(r"(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+                        r"(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*")
+
+
+def _check_agi_host(entry: str, path: str) -> None:
+    try:
+        ipaddress.ip_network(entry, strict=False)
+    except ValueError:
+        looks_numeric = re.fullmatch(r"[0-9.]+", entry) is not None
+        if looks_numeric or _HOST_NAME.fullmatch(entry) is None:
+            raise ConfigError(path, "expected an IP address, a network (10.0.0.0/8) or a "
+                              f"host name, got {entry!r}") from None
+
+
 @dataclass(frozen=True)
 class AgiConfig:
     host: str = setting("127.0.0.1", doc="FastAGI listen address")
     port: int = setting(4573, doc="FastAGI listen port (0: any free port)", min=0, max=65535)
     max_sessions: int = setting(500, doc="concurrent FastAGI sessions", min=1, max=100_000)
+    allowed_hosts: list[str] = setting(
+        lambda: ["127.0.0.1", "::1"], doc="Asterisk hosts answered (IP addresses, networks "
+        "or host names); any other peer is closed at once")
+
+    def __post_init__(self) -> None:
+        if not self.allowed_hosts:
+            raise ConfigError("agi.allowed_hosts", "name at least one Asterisk host")
+        for i, entry in enumerate(self.allowed_hosts):
+            _check_agi_host(entry, f"agi.allowed_hosts[{i}]")
 
 
 @dataclass(frozen=True)

@@ -27,6 +27,11 @@ CONFIG_MISTAKES = [
     ("ami: [unclosed\n", 2, "not valid YAML"),
     ("- just\n- a list\n", 1, "(top): expected a mapping"),
     ("engine:\n  pacing_interval: 1s\n", 2, "engine.pacing_interval: must be at most 0.25"),
+    ("agi:\n  allowed_hosts:\n    - 10.0.0.1\n    - 10.0.0.0/33\n", 4,
+     "agi.allowed_hosts[1]: expected an IP address, a network (10.0.0.0/8) or a host name, "
+     "got '10.0.0.0/33'"),
+    ("agi:\n  allowed_hosts: [300.1.2.3]\n", 2, "agi.allowed_hosts[0]: expected an IP"),
+    ("agi:\n  allowed_hosts: []\n", 2, "agi.allowed_hosts: name at least one Asterisk host"),
 ]
 
 
@@ -47,6 +52,14 @@ def test_config_values_merge_over_defaults() -> None:
     assert cfg.ami.host == "127.0.0.1"
     assert cfg.engine.lease == 300.0
     assert cfg.http == Config().http
+
+
+def test_agi_answers_loopback_by_default_and_takes_names_and_networks() -> None:
+    assert Config().agi.host == "127.0.0.1"
+    assert Config().agi.allowed_hosts == ["127.0.0.1", "::1"]
+    cfg = parse_config("agi:\n  allowed_hosts: [asterisk, 172.16.0.0/12, 'fd00::5']\n",
+                       env={})
+    assert cfg.agi.allowed_hosts == ["asterisk", "172.16.0.0/12", "fd00::5"]
 
 
 def test_secrets_come_from_environment_and_stay_out_of_repr() -> None:
