@@ -6,16 +6,20 @@ from __future__ import annotations
 
 import asyncio
 import re
+import tarfile
 from pathlib import Path
 
 import pytest
 
 from tests.real.asterisk import RealAsterisk
+from tests.real.build import TARBALL, Build, source_dir
 from tests.real.conftest import PhoneFactory
 from tests.real.render import SHIPPED
 from tests.real.sounds import duration
 
 pytestmark = pytest.mark.real_asterisk
+MODULE_DIRS = {"apps", "bridges", "cdr", "cel", "channels", "codecs", "formats", "funcs",
+               "pbx", "res"}
 
 
 def test_shipped_config_loads_with_only_ports_addresses_and_secrets_changed(
@@ -43,6 +47,17 @@ def test_every_shipped_pjsip_object_loads(asterisk: RealAsterisk) -> None:
     assert "carrier-identify/carrier" in asterisk.cli("pjsip show identifies").replace(" ", "")
     endpoints = asterisk.cli("pjsip show endpoints")
     assert all(f"Endpoint:  agent{i}" in endpoints for i in range(1, 5))
+
+
+def test_every_module_named_in_modules_conf_exists_in_asterisk_22(real_build: Build) -> None:
+    with tarfile.open(source_dir() / TARBALL) as tar:
+        sources = {Path(m).stem + ".so" for m in tar.getnames()
+                   if m.endswith(".c") and Path(m).parent.name in MODULE_DIRS}
+    named = re.findall(r"^(?:require|noload|load)\s*=\s*(\S+)",
+                       (SHIPPED / "modules.conf").read_text(), re.M)
+    assert named and set(named) - sources == set()
+    built = {p.name for p in real_build.modules.glob("*.so")}
+    assert {n for n in named if n in built} >= {"app_amd.so", "res_ari.so", "chan_pjsip.so"}
 
 
 def test_greetings_last_about_ten_and_twelve_seconds(sounds: Path) -> None:
