@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlparse
 
 from dialer.core.errors import ConfigError
 from dialer.schema import Located, Seconds, build, load_yaml, load_yaml_file, setting
@@ -64,8 +65,9 @@ class AriConfig:
     heartbeat: Seconds = setting(Seconds(10), doc="WebSocket ping interval", min=1, max=300)
 
 
-_HOST_NAME = re.compile(r"(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
-                        r"(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*")
+# Host names as resolvers take them (underscores included: container names have them).
+_HOST_NAME = re.compile(r"(?=.{1,253}$)[A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?"
+                        r"(\.[A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?)*")
 
 
 def _check_agi_host(entry: str, path: str) -> None:
@@ -84,12 +86,10 @@ class AgiConfig:
     port: int = setting(4573, doc="FastAGI listen port (0: any free port)", min=0, max=65535)
     max_sessions: int = setting(500, doc="concurrent FastAGI sessions", min=1, max=100_000)
     allowed_hosts: list[str] = setting(
-        lambda: ["127.0.0.1", "::1"], doc="Asterisk hosts answered (IP addresses, networks "
-        "or host names); any other peer is closed at once")
+        list, doc="Asterisk hosts answered (IP addresses, networks or host names); any "
+        "other peer is closed at once; empty: the hosts of ami.host and ari.url")
 
     def __post_init__(self) -> None:
-        if not self.allowed_hosts:
-            raise ConfigError("agi.allowed_hosts", "name at least one Asterisk host")
         for i, entry in enumerate(self.allowed_hosts):
             _check_agi_host(entry, f"agi.allowed_hosts[{i}]")
 
@@ -165,6 +165,15 @@ class Config:
     imports: ImportConfig = setting(ImportConfig, doc="list imports")
     api: ApiConfig = setting(ApiConfig, doc="API authentication")
     engine: EngineConfig = setting(EngineConfig, doc="the call engine")
+
+
+def agi_allowed_hosts(cfg: Config) -> list[str]:
+    """The hosts the FastAGI server answers: ``agi.allowed_hosts``, or when that is
+    empty the Asterisk hosts this config names (``ami.host`` and the host of ``ari.url``)."""
+    if cfg.agi.allowed_hosts:
+        return list(cfg.agi.allowed_hosts)
+    named = [cfg.ami.host, urlparse(cfg.ari.url).hostname or ""]
+    return list(dict.fromkeys(h.strip("[]") for h in named if h))
 
 
 def _apply_env(cfg: Config, env: Mapping[str, str]) -> Config:
