@@ -76,12 +76,11 @@ def asterisk(asterisk_session: RealAsterisk) -> Iterator[RealAsterisk]:
 PhoneFactory = Callable[..., Awaitable[list[Phone]]]
 
 
-async def _registered(ast: RealAsterisk, names: list[str], timeout: float = 10.0) -> None:
+async def _registered(ast: RealAsterisk, phone: Phone, timeout: float = 10.0) -> None:
+    """Until Asterisk has this phone's contact (not one left by an earlier phone)."""
+    where = f"@127.0.0.1:{phone.sip}"
     async with asyncio.timeout(timeout):
-        while True:
-            out = await asyncio.to_thread(ast.cli, "pjsip show contacts")
-            if all(f"{n}/sip:" in out for n in names):
-                return
+        while where not in await asyncio.to_thread(ast.cli, f"pjsip show aor {phone.name}"):
             await asyncio.sleep(0.1)
 
 
@@ -99,7 +98,7 @@ async def phones(asterisk: RealAsterisk, sounds: Path, tmp_path: Path
             phone.start()
         for phone in made:
             await phone.connect()
-        await _registered(asterisk, list(names))
+            await _registered(asterisk, phone)
         return made
 
     try:
