@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -73,6 +73,16 @@ def engine_config(ast: RealAsterisk) -> Config:
         compliance=dataclasses.replace(cfg.compliance, staleness=10.0))
 
 
+async def until(check: Callable[[], bool], timeout: float = 20.0, what: str = "") -> None:
+    """Poll ``check`` until it holds; an AssertionError naming ``what`` after ``timeout``."""
+    try:
+        async with asyncio.timeout(timeout):
+            while not check():
+                await asyncio.sleep(0.02)
+    except TimeoutError:
+        raise AssertionError(f"not within {timeout:.0f} s: {what}") from None
+
+
 @dataclass
 class RealRun:
     app: DialerApp
@@ -107,13 +117,9 @@ class RealRun:
         agent = self.parts.service.engine.agents.get(name)
         return None if agent is None else agent.state
 
-    async def until(self, check: Any, timeout: float = 20.0, what: str = "") -> None:
-        try:
-            async with asyncio.timeout(timeout):
-                while not check():
-                    await asyncio.sleep(0.02)
-        except TimeoutError:
-            raise AssertionError(f"not within {timeout:.0f} s: {what}") from None
+    async def until(self, check: Callable[[], bool], timeout: float = 20.0,
+                    what: str = "") -> None:
+        await until(check, timeout, what)
 
     async def login(self, names: Sequence[str], timeout: float = 15.0) -> None:
         for name in names:
