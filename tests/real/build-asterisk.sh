@@ -57,6 +57,14 @@ install_build_packages() {
     "${missing[@]}" >/dev/null
 }
 
+# One build step, its output appended to the log; a failure shows the log's tail and
+# stops the script (explicit, because `set -e` does not reach into tested functions).
+step() {
+  "$@" >>"$home/build.log" 2>&1 && return 0
+  tail -n 40 "$home/build.log" >&2
+  die "failed: $* (full log in $home/build.log)"
+}
+
 build() {
   local work="$home/build"
   local dl="$home/download-cache"
@@ -67,16 +75,16 @@ build() {
   tar -xzf "$ast_tarball" -C "$work"
   cd "$work/asterisk-22.10.1"
   log "configure (log: $home/build.log)"
-  ./configure --prefix="$prefix" --with-pjproject-bundled --with-jansson \
-    --with-download-cache="$dl" >>"$home/build.log" 2>&1
-  make menuselect.makeopts >>"$home/build.log" 2>&1
-  menuselect/menuselect --disable-category MENUSELECT_CORE_SOUNDS \
+  step ./configure --prefix="$prefix" --with-pjproject-bundled --with-jansson \
+    --with-download-cache="$dl"
+  step make menuselect.makeopts
+  step menuselect/menuselect --disable-category MENUSELECT_CORE_SOUNDS \
     --disable-category MENUSELECT_MOH --disable-category MENUSELECT_EXTRA_SOUNDS \
-    menuselect.makeopts >>"$home/build.log" 2>&1
+    menuselect.makeopts
   log "make -j$jobs"
-  make -j"$jobs" EXTERNALS_CACHE_DIR="$dl" >>"$home/build.log" 2>&1
+  step make -j"$jobs" EXTERNALS_CACHE_DIR="$dl"
   log "make install"
-  make install EXTERNALS_CACHE_DIR="$dl" >>"$home/build.log" 2>&1
+  step make install EXTERNALS_CACHE_DIR="$dl"
   cd "$home"
   rm -rf "$work"
 }
@@ -92,10 +100,7 @@ fi
 install_build_packages
 : >"$home/build.log"
 started=$SECONDS
-if ! (build); then
-  tail -n 40 "$home/build.log" >&2
-  die "build failed; full log in $home/build.log"
-fi
+build
 [[ -x "$prefix/sbin/asterisk" ]] || die "no $prefix/sbin/asterisk after install"
 echo "built in $((SECONDS - started)) s from $(basename "$ast_tarball") (md5 $key)" \
   >"$home/.complete"
