@@ -9,11 +9,14 @@ in step. Campaign definitions have their own file format (`dialer.campaigns`).
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlparse
 
 from dialer.core.errors import ConfigError
 from dialer.schema import Located, Seconds, build, load_yaml, load_yaml_file, setting
@@ -62,11 +65,33 @@ class AriConfig:
     heartbeat: Seconds = setting(Seconds(10), doc="WebSocket ping interval", min=1, max=300)
 
 
+# Host names as resolvers take them (underscores included: container names have them).
+_HOST_NAME = re.compile(r"(?=.{1,253}$)[A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?"
+                        r"(\.[A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?)*")
+
+
+def _check_agi_host(entry: str, path: str) -> None:
+    try:
+        ipaddress.ip_network(entry, strict=False)
+    except ValueError:
+        looks_numeric = re.fullmatch(r"[0-9.]+", entry) is not None
+        if looks_numeric or _HOST_NAME.fullmatch(entry) is None:
+            raise ConfigError(path, "expected an IP address, a network (10.0.0.0/8) or a "
+                              f"host name, got {entry!r}") from None
+
+
 @dataclass(frozen=True)
 class AgiConfig:
     host: str = setting("127.0.0.1", doc="FastAGI listen address")
     port: int = setting(4573, doc="FastAGI listen port (0: any free port)", min=0, max=65535)
     max_sessions: int = setting(500, doc="concurrent FastAGI sessions", min=1, max=100_000)
+    allowed_hosts: list[str] = setting(
+        list, doc="Asterisk hosts answered (IP addresses, networks or host names); any "
+        "other peer is closed at once; empty: the hosts of ami.host and ari.url")
+
+    def __post_init__(self) -> None:
+        for i, entry in enumerate(self.allowed_hosts):
+            _check_agi_host(entry, f"agi.allowed_hosts[{i}]")
 
 
 @dataclass(frozen=True)
@@ -160,6 +185,15 @@ class Config:
     imports: ImportConfig = setting(ImportConfig, doc="list imports")
     api: ApiConfig = setting(ApiConfig, doc="API authentication")
     engine: EngineConfig = setting(EngineConfig, doc="the call engine")
+
+
+def agi_allowed_hosts(cfg: Config) -> list[str]:
+    """The hosts the FastAGI server answers: ``agi.allowed_hosts``, or when that is
+    empty the Asterisk hosts this config names (``ami.host`` and the host of ``ari.url``)."""
+    if cfg.agi.allowed_hosts:
+        return list(cfg.agi.allowed_hosts)
+    named = [cfg.ami.host, urlparse(cfg.ari.url).hostname or ""]
+    return list(dict.fromkeys(h.strip("[]") for h in named if h))
 
 
 def _apply_env(cfg: Config, env: Mapping[str, str]) -> Config:

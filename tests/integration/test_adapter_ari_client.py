@@ -185,7 +185,7 @@ async def test_originate_sends_the_chosen_ids_args_and_variables() -> None:
     assert query == {"endpoint": "Local/5550100@carrier-sim", "channelId": "att-1",
                      "otherChannelId": "att-1-far", "app": "dialer",
                      "appArgs": "campaign-1,lead-42", "callerId": "Dialer <2125550000>",
-                     "timeout": "30"}
+                     "timeout": "30", "formats": "slin"}
     assert body == {"variables": {"DIALER_ATTEMPT": "att-1"}}
 
 

@@ -6,6 +6,7 @@ last-digit mapping and the reference traces."""
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import json
 import re
 from collections.abc import Iterator
@@ -517,6 +518,31 @@ def test_pjsip_has_agent_and_carrier_templates() -> None:
     assert templates["agent-endpoint"].get("type") == "endpoint"
     assert templates["agent-endpoint"].get("context") == "dialer-agents-in"
     assert templates["carrier-endpoint"].get("type") == "endpoint"
+
+
+def test_agent_and_carrier_endpoints_name_a_transport_so_rtp_binds_to_its_address() -> None:
+    sections = parse_conf(CONF / "pjsip.conf")
+    transports = {s.name for s in sections if s.get("type") == "transport"}
+    templates = {s.name: s for s in sections if s.template}
+    for name in ("agent-endpoint", "carrier-endpoint"):
+        assert templates[name].get("transport") in transports, name
+
+
+def test_carrier_identify_matches_addresses_that_parse_without_a_lookup() -> None:
+    # res_pjsip drops an identify whose host name does not resolve at load
+    identify = [s for ss in concrete(CONF / "pjsip.conf").values() for s in ss
+                if s.get("type") == "identify"]
+    assert identify
+    for section in identify:
+        for match in section.all("match"):
+            ipaddress.ip_network(match, strict=False)
+
+
+def test_modules_conf_names_no_module_removed_before_asterisk_22() -> None:
+    modules = concrete(CONF / "modules.conf")["modules"][0]
+    named = set(modules.all("noload")) | set(modules.all("require"))
+    assert not named & {"chan_mgcp.so", "chan_skinny.so", "chan_sip.so", "app_macro.so",
+                        "chan_vpb.so", "res_monitor.so", "app_osplookup.so"}
 
 
 def test_agent_endpoints_give_their_name_as_caller_id_number() -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from dialer.campaigns import parse_campaign
-from dialer.config import Config, parse_config
+from dialer.config import Config, agi_allowed_hosts, parse_config
 from dialer.core.errors import ConfigError
 from dialer.schema import reference
 
@@ -27,6 +27,11 @@ CONFIG_MISTAKES = [
     ("ami: [unclosed\n", 2, "not valid YAML"),
     ("- just\n- a list\n", 1, "(top): expected a mapping"),
     ("engine:\n  pacing_interval: 1s\n", 2, "engine.pacing_interval: must be at most 0.25"),
+    ("agi:\n  allowed_hosts:\n    - 10.0.0.1\n    - 10.0.0.0/33\n", 4,
+     "agi.allowed_hosts[1]: expected an IP address, a network (10.0.0.0/8) or a host name, "
+     "got '10.0.0.0/33'"),
+    ("agi:\n  allowed_hosts: [300.1.2.3]\n", 2, "agi.allowed_hosts[0]: expected an IP"),
+    ("agi:\n  allowed_hosts: ['asterisk:5038']\n", 2, "agi.allowed_hosts[0]: expected an IP"),
 ]
 
 
@@ -47,6 +52,23 @@ def test_config_values_merge_over_defaults() -> None:
     assert cfg.ami.host == "127.0.0.1"
     assert cfg.engine.lease == 300.0
     assert cfg.http == Config().http
+
+
+def test_agi_answers_the_asterisk_hosts_the_config_names() -> None:
+    assert Config().agi.host == "127.0.0.1"
+    assert agi_allowed_hosts(Config()) == ["127.0.0.1"]
+    compose = parse_config("ami:\n  host: asterisk\nari:\n  url: http://asterisk:8088\n",
+                           env={})
+    assert agi_allowed_hosts(compose) == ["asterisk"]
+    split = parse_config("ami:\n  host: 10.0.0.5\nari:\n  url: http://[fd00::5]:8088\n",
+                         env={})
+    assert agi_allowed_hosts(split) == ["10.0.0.5", "fd00::5"]
+
+
+def test_agi_allowed_hosts_take_addresses_networks_and_names() -> None:
+    cfg = parse_config("agi:\n  allowed_hosts: [asterisk, 172.16.0.0/12, 'fd00::5']\n",
+                       env={})
+    assert agi_allowed_hosts(cfg) == ["asterisk", "172.16.0.0/12", "fd00::5"]
 
 
 def test_secrets_come_from_environment_and_stay_out_of_repr() -> None:

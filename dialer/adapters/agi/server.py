@@ -10,6 +10,9 @@ Guarantees (see ``docs/adapters.md``):
   the channel stays alive until we do);
 * at most ``max_sessions`` connections run at a time; extra connections are closed at
   once (the dialplan sees ``AGISTATUS=FAILURE`` and continues);
+* only the Asterisk hosts in ``allowed_hosts`` (IP addresses, networks or host names;
+  loopback by default) are answered: any other peer is closed before a byte is read,
+  and logged by address only;
 * :meth:`FastAgiServer.close` cancels running sessions and waits for them.
 """
 
@@ -17,7 +20,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Awaitable, Callable, Mapping
+import ipaddress
+import socket
+import time
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 
 import structlog
 
@@ -133,6 +139,64 @@ def _quote(value: str) -> str:
 
 
 Handler = Callable[[AgiSession], Awaitable[None]]
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+LOOPBACK = ("127.0.0.1", "::1")
+
+
+def _network(entry: str) -> Network | None:
+    try:
+        return ipaddress.ip_network(entry, strict=False)
+    except ValueError:
+        return None
+
+
+def _address(peer: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    try:
+        addr = ipaddress.ip_address(peer.split("%", 1)[0])
+    except ValueError:
+        return None
+    mapped = getattr(addr, "ipv4_mapped", None)
+    return mapped or addr
+
+
+class PeerFilter:
+    """The hosts allowed to open FastAGI sessions. Host names are looked up at
+    :meth:`resolve` and again (at most every ``refresh_s``) when an unknown peer calls,
+    so an Asterisk that moved to a new address is let in without a restart."""
+
+    def __init__(self, entries: Iterable[str], refresh_s: float = 10.0) -> None:
+        self.entries = tuple(entries)
+        self.names = tuple(e for e in self.entries if _network(e) is None)
+        self.refresh_s = refresh_s
+        self._static = [n for n in map(_network, self.entries) if n is not None]
+        self._resolved: list[Network] = []
+        self._resolved_at = float("-inf")
+
+    async def resolve(self) -> None:
+        loop = asyncio.get_running_loop()
+        found: list[Network] = []
+        for name in self.names:
+            try:
+                infos = await loop.getaddrinfo(name, None, type=socket.SOCK_STREAM)
+            except OSError as exc:
+                log.warning("agi_allowed_host_unresolved", host=name, error=str(exc))
+                continue
+            found += [ipaddress.ip_network(i[4][0].split("%", 1)[0]) for i in infos]
+        self._resolved, self._resolved_at = found, time.monotonic()
+
+    def _matches(self, addr: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+        return any(addr in net for net in (*self._static, *self._resolved))
+
+    async def allows(self, peer: str) -> bool:
+        addr = _address(peer)
+        if addr is None:
+            return False
+        if self._matches(addr):
+            return True
+        if self.names and time.monotonic() - self._resolved_at >= self.refresh_s:
+            await self.resolve()
+            return self._matches(addr)
+        return False
 
 
 class FastAgiServer:
@@ -141,15 +205,17 @@ class FastAgiServer:
     def __init__(self, handlers: Mapping[str, Handler], *, host: str = "127.0.0.1",
                  port: int = 4573, max_sessions: int = 500, env_timeout: float = 5.0,
                  env_max_bytes: int = 16 * 1024, command_timeout: float | None = None,
-                 session_timeout: float | None = None) -> None:
+                 session_timeout: float | None = None,
+                 allowed_hosts: Iterable[str] = LOOPBACK) -> None:
         self.handlers = dict(handlers)
+        self.peers = PeerFilter(allowed_hosts)
         self.host, self._port = host, port
         self.max_sessions = max_sessions
         self.env_timeout, self.env_max_bytes = env_timeout, env_max_bytes
         self.command_timeout, self.session_timeout = command_timeout, session_timeout
         self._server: asyncio.Server | None = None
         self._tasks: set[asyncio.Task[None]] = set()
-        self.stats = {"accepted": 0, "rejected": 0, "early_disconnects": 0,
+        self.stats = {"accepted": 0, "rejected": 0, "refused": 0, "early_disconnects": 0,
                       "unknown_script": 0, "handler_errors": 0, "completed": 0}
 
     @property
@@ -170,8 +236,10 @@ class FastAgiServer:
         await self.close()
 
     async def start(self) -> None:
+        await self.peers.resolve()
         self._server = await asyncio.start_server(self._accept, self.host, self._port)
-        log.info("agi_listening", host=self.host, port=self.port)
+        log.info("agi_listening", host=self.host, port=self.port,
+                 allowed_hosts=list(self.peers.entries))
 
     async def close(self) -> None:
         if self._server is not None:
@@ -203,6 +271,8 @@ class FastAgiServer:
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
+            if not await self._peer_allowed(writer):
+                return
             env = await self._read_env(reader)
             if env is not None:
                 await self._dispatch(AgiSession(env, reader, writer, self.command_timeout))
@@ -210,6 +280,16 @@ class FastAgiServer:
             writer.close()
             with contextlib.suppress(OSError, TimeoutError):
                 await asyncio.wait_for(writer.wait_closed(), 1.0)
+
+    async def _peer_allowed(self, writer: asyncio.StreamWriter) -> bool:
+        peer = writer.get_extra_info("peername")
+        host = str(peer[0]) if isinstance(peer, tuple) and peer else ""
+        if await self.peers.allows(host):
+            return True
+        self.stats["refused"] += 1
+        log.warning("agi_peer_refused", peer=host or "unknown",
+                    hint="not in agi.allowed_hosts")
+        return False
 
     async def _read_env(self, reader: asyncio.StreamReader) -> AgiEnvironment | None:
         try:
