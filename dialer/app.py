@@ -29,7 +29,7 @@ from dialer.adapters.executor import Clock, Executor
 from dialer.api.app import create_app, serving
 from dialer.api.auth import TokenAuth
 from dialer.campaigns import campaign_from_mapping
-from dialer.config import Config
+from dialer.config import Config, agi_allowed_hosts
 from dialer.core.campaign import Engine
 from dialer.core.compliance import parse_campaign_rules
 from dialer.core.compliance.rules import RulesTable, parse_rules_table
@@ -242,7 +242,8 @@ class DialerApp:
             hooks = AgiHooks(p.service.feed, lambda: next(iter(p.dialers)) if len(p.dialers) == 1
                              else None)
             agi = FastAgiServer(hooks.handlers(), host=self.cfg.agi.host,
-                                port=self.cfg.agi.port, max_sessions=self.cfg.agi.max_sessions)
+                                port=self.cfg.agi.port, max_sessions=self.cfg.agi.max_sessions,
+                                allowed_hosts=agi_allowed_hosts(self.cfg))
             async with agi, serving(create_app(EngineControl(self), self._auth()),
                                     self.cfg.http.host, self.cfg.http.port) as port:
                 self.http_port, self.agi_port = port, agi.port

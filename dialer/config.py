@@ -166,7 +166,7 @@ class EngineConfig:
     orphan_grace: Seconds = setting(Seconds(120), doc="open attempts of a dead engine whose "
                                     "Asterisk no engine drives are closed as lost after this",
                                     min=0, max=86400)
-    phone_grace: Seconds = setting(Seconds(3), doc="an agent whose phone hangs up is logged "
+    phone_grace: Seconds = setting(Seconds(5), doc="an agent whose phone hangs up is logged "
                                    "out after this, unless Asterisk went away meanwhile",
                                    min=0.1, max=60)
     phone_giveup: Seconds = setting(Seconds(120), doc="an agent whose phone cannot be "

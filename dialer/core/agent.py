@@ -50,7 +50,7 @@ class Agent:
     wrapup_max: float = 120.0
     campaign: str | None = None
     resume: str | None = None
-    phone_grace: float = 3.0
+    phone_grace: float = 5.0
     phone_giveup: float = 120.0
 
     def serves(self, campaign: str) -> bool:

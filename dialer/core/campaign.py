@@ -34,7 +34,7 @@ _AGENT_EVENTS = (e.AgentLogin, e.AgentPhoneUp, e.AgentReady, e.AgentPause, e.Age
 class Engine:
     """Calls and agents of one engine process, driven by events and the clock."""
 
-    def __init__(self, wrapup_max: float = 120.0, *, phone_grace: float = 3.0,
+    def __init__(self, wrapup_max: float = 120.0, *, phone_grace: float = 5.0,
                  phone_giveup: float = 120.0) -> None:
         self.calls: dict[str, cl.Call] = {}
         self.agents: dict[str, ag.Agent] = {}

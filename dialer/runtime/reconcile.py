@@ -132,10 +132,11 @@ class Reconciler:
                        now: float) -> bool:
         if agent.state is AgentState.LOGGED_OUT or agent.pause_reason == HUNG_UP:
             return False
-        if agent.pause_reason == PHONE:  # being called: give it time to show up
-            return now - agent.since > PHONE_PATIENCE and (
-                line is None or (line.channel not in view.channels
-                                 and now - line.since > PHONE_PATIENCE))
+        if agent.pause_reason == PHONE:  # being called: give the call time to show up
+            if line is None:  # a dial-in whose phone has not reached Stasis yet
+                return now - agent.since > PHONE_PATIENCE
+            return line.channel not in view.channels and (
+                line.up or now - line.since > PHONE_PATIENCE)
         return not view.line_ok(line)
 
     # ---------------------------------------------------------------- leftovers

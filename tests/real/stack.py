@@ -88,6 +88,7 @@ class RealRun:
     app: DialerApp
     conn: asyncpg.Connection
     commands: list[tuple[float, c.Command]]
+    campaign: str = ""  # the campaign agents log in for
 
     @property
     def parts(self) -> Any:
@@ -121,9 +122,12 @@ class RealRun:
                     what: str = "") -> None:
         await until(check, timeout, what)
 
-    async def login(self, names: Sequence[str], timeout: float = 15.0) -> None:
+    async def login(self, names: Sequence[str], timeout: float = 15.0,
+                    campaign: str | None = None) -> None:
+        """Log agents in for ``campaign`` (default: the run's first); each serves one."""
         for name in names:
-            self.parts.service.feed(e.AgentLogin(name, f"PJSIP/{name}"))
+            self.parts.service.feed(e.AgentLogin(name, f"PJSIP/{name}",
+                                                 campaign=campaign or self.campaign or None))
         await self.until(lambda: all(self.agent_state(n) is AgentState.READY for n in names),
                          timeout, f"agents {list(names)} ready")
 
@@ -170,7 +174,7 @@ async def real_engine(ast: RealAsterisk, dsn: str, tmp: Path,
         for campaign, numbers in campaigns:
             await load_campaign(conn, tmp, campaign, numbers)
         app = DialerApp(engine_config(ast), dsn, hooks=AppHooks(compliance_skew=demo_skew()))
-        run = RealRun(app, conn, [])
+        run = RealRun(app, conn, [], campaigns[0][0].name if campaigns else "")
         stop = asyncio.Event()
         async with asyncio.TaskGroup() as tg:
             task = tg.create_task(app.run(stop))

@@ -42,10 +42,11 @@ async def originate_without_formats(ast: RealAsterisk) -> None:
 @pytest.mark.timeout(90)
 async def test_a_machine_gets_the_same_amd_verdict_over_ami_and_over_ari(
         asterisk: RealAsterisk, phones: PhoneFactory, db_dsn: str, tmp_path: Path) -> None:
-    await phones("agent1")
+    await phones("agent1", "agent2")
     campaigns = [(Campaign(name="via-ami", via="ami", mode="power"), AMI_NUMBERS),
                  (Campaign(name="via-ari", via="ari", mode="power"), ARI_NUMBERS)]
     async with real_engine(asterisk, db_dsn, tmp_path, campaigns, ["agent1"]) as run:
+        await run.login(["agent2"], campaign="via-ari")  # an agent serves one campaign
         await originate_without_formats(asterisk)
         await run.wait_leads_done(60)
         rows = {r["phone"]: r for r in await run.conn.fetch("SELECT * FROM call_attempts")}

@@ -43,10 +43,6 @@ async def test_every_carrier_digit_is_recorded_with_its_outcome(
     assert all(r["originate_via"] == via and r["ended_at"] for r in rows.values())
 
 
-@pytest.mark.xfail(strict=False, reason=(
-    "engine: call_attempts.hangup_cause/hangup_cause_txt are never written; CallHungUp "
-    "carries Asterisk's cause (adapters/translate.py) but core/call_actions.py _end() "
-    "records only outcome, ended_at and abandoned"))
 @pytest.mark.timeout(60)
 async def test_hangup_causes_from_asterisk_are_recorded(
         asterisk: RealAsterisk, phones: PhoneFactory, ami_witness: AmiWitness, db_dsn: str,

@@ -574,7 +574,7 @@ APP_MODULE = {"AMD": "app_amd.so", "AGI": "res_agi.so", "Stasis": "app_stasis.so
               "Gosub": "app_stack.so", "Return": "app_stack.so", "While": "app_while.so",
               "EndWhile": "app_while.so", "UserEvent": "app_userevent.so",
               "Playback": "app_playback.so", "SendDTMF": "app_senddtmf.so",
-              "Dial": "app_dial.so", "Verbose": "app_verbose.so"}
+              "Dial": "app_dial.so", "Verbose": "app_verbose.so", "Read": "app_read.so"}
 BUILTIN = {"Answer", "Busy", "Congestion", "Goto", "GotoIf", "Hangup", "NoOp", "Ringing",
            "Set", "Wait"}
 
