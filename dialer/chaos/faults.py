@@ -80,26 +80,21 @@ async def kill_asterisk(w: World, rng: random.Random, out: Outcome) -> None:
     await _agents_back(w, e, before, out)
 
 
-async def restart_asterisk(w: World, rng: random.Random, out: Outcome) -> None:
-    """An Asterisk restart without the process dying: every channel is lost."""
-    e = w.engines["a"]
-    before = await _working(w, e)
-    await w.sim_call(e.sim, "POST", "faults/restart")
-    await _agents_back(w, e, before, out)
+def _sim_fault(path: str, doc: str) -> Fault:
+    """A fault the simulator's control API injects in engine a's Asterisk."""
+    async def fault(w: World, rng: random.Random, out: Outcome) -> None:
+        e = w.engines["a"]
+        before = await _working(w, e)
+        await w.sim_call(e.sim, "POST", path)
+        await _agents_back(w, e, before, out)
+    fault.__doc__ = doc
+    return fault
 
 
-async def drop_ami(w: World, rng: random.Random, out: Outcome) -> None:
-    e = w.engines["a"]
-    before = await _working(w, e)
-    await w.sim_call(e.sim, "POST", "faults/drop-ami")
-    await _agents_back(w, e, before, out)
-
-
-async def drop_ari(w: World, rng: random.Random, out: Outcome) -> None:
-    e = w.engines["a"]
-    before = await _working(w, e)
-    await w.sim_call(e.sim, "POST", "faults/drop-ari")
-    await _agents_back(w, e, before, out)
+restart_asterisk = _sim_fault("faults/restart", "An Asterisk restart without the process "
+                              "dying: every channel is lost.")
+drop_ami = _sim_fault("faults/drop-ami", "Every AMI connection cut.")
+drop_ari = _sim_fault("faults/drop-ari", "Every ARI WebSocket cut.")
 
 
 async def stop_postgres(w: World, rng: random.Random, out: Outcome) -> None:

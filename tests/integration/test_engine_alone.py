@@ -44,3 +44,20 @@ async def test_a_person_answering_while_ari_is_down_is_counted_abandoned(
         row = await run.conn.fetchrow("SELECT outcome, abandoned, live_answer "
                                       "FROM call_attempts WHERE id = $1::uuid", aid)
     assert dict(row) == {"outcome": "abandoned", "abandoned": True, "live_answer": True}
+
+
+@pytest.mark.timeout(90)
+async def test_a_live_answer_sent_to_a_vanished_bridge_is_never_recorded_as_a_bridged_human(
+        db_dsn, tmp_path) -> None:
+    numbers = ["2125550100", "2125550101", "2125550102"]
+    async with engine_stack(db_dsn, tmp_path, numbers, agents=1, speed=10.0) as run:
+        for bridge in list(run.sim.pbx.bridges.values()):  # lost without a word
+            run.sim.pbx.destroy_bridge(bridge)
+        await run.wait_leads_done(timeout=60)
+        rows = await run.conn.fetch("SELECT outcome, bridged_at, abandoned FROM call_attempts")
+        phones = [c for c in run.sim.pbx.channels.values() if c.role == "agent"]
+        assert len(phones) == 1 and phones[0].bridge is not None, "the phone was called again"
+    assert len(rows) == len(numbers)
+    for row in rows:
+        assert (row["outcome"] == "human") == (row["bridged_at"] is not None), dict(row)
+        assert row["outcome"] in ("human", "abandoned"), dict(row)
