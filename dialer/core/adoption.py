@@ -76,10 +76,10 @@ def _screened(call: Call, amd: AmdStatus | None, now: float) -> tuple[Call, list
     if call.policy.broadcast:
         done, hangup = _hang_up(live, "broadcast")
         return done, [*cmds, *hangup]
-    deadline = (live.live_at or now) + call.policy.connect_deadline
-    if deadline <= now or live.live_at is None:
+    if call.live_at is None or call.live_at + call.policy.connect_deadline <= now:
         late, more = abandon(live, None, now)
         return dataclasses.replace(late, state=S.SAFE_HARBOR), [*cmds, *more]
+    deadline = call.live_at + call.policy.connect_deadline
     return (dataclasses.replace(live, state=S.CONNECTING),
             [*cmds, c.StartTimer(call.attempt_id, "connect_deadline", deadline)])
 
