@@ -98,9 +98,11 @@ drop_ari = _sim_fault("faults/drop-ari", "Every ARI WebSocket cut.")
 
 
 async def stop_postgres(w: World, rng: random.Random, out: Outcome) -> None:
-    """Postgres stopped for up to 60 s (mostly a few seconds), then started again."""
+    """Postgres stopped for a few seconds, and every fifth time for 30 to 60 s, then
+    started again."""
     assert w.pg is not None
-    seconds = rng.uniform(30.0, 60.0) if rng.random() < 0.05 else rng.uniform(0.5, 6.0)
+    w.outages += 1
+    seconds = rng.uniform(30.0, 60.0) if w.outages % 5 == 0 else rng.uniform(0.5, 6.0)
     out.detail = f"{seconds:.1f} s"
     await asyncio.to_thread(w.pg.pause)
     await asyncio.sleep(seconds)

@@ -72,6 +72,7 @@ class World:
     sims: dict[str, Sim] = field(default_factory=dict)
     engines: dict[str, Engine] = field(default_factory=dict)
     http: aiohttp.ClientSession | None = None
+    outages: int = 0  # Postgres outages so far
 
     # ---------------------------------------------------------------- setup
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
+import signal
 from pathlib import Path
 
 from dialer.cmd import CliError, SubParsers, positive_float, positive_int, run_async
@@ -48,7 +50,14 @@ async def _chaos(args: argparse.Namespace) -> int:
     options = ChaosOptions(faults=args.faults, seed=args.seed, out=args.out,
                            leads=args.leads, agents=args.agents, speed=args.speed,
                            kinds=_kinds(args.kinds))
-    report = await run_chaos(options, say=lambda line: print(line, flush=True))
+    run = asyncio.ensure_future(run_chaos(options, say=lambda line: print(line, flush=True)))
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):  # stop the world's processes on the way out
+        loop.add_signal_handler(sig, run.cancel)
+    try:
+        report = await run
+    except asyncio.CancelledError:
+        raise CliError("interrupted: every process of the chaos world was stopped") from None
     violations = report.all_violations()
     print(f"faults survived {report.survived}/{len(report.outcomes)}, violations "
           f"{len(violations)}  ({report.calls} calls, {report.seconds:.0f} s, seed {args.seed})")
