@@ -191,16 +191,34 @@ async def _ledgers(world: World) -> list[str]:
     conn = await asyncpg.connect(world.dsn)
     try:
         seen: tuple[int, int] | None = None
+        ratio: float | None = None
         want = (0, 0)
         for _ in range(50):
             want = await checks.recount(conn, CAMPAIGN)
-            seen = await _ledger_of(world, a)
-            if seen == want:
+            seen, ratio = await _ledger_of(world, a), await _metric_of(world, a)
+            if seen == want and ratio is not None and abs(ratio - _rate(want)) < 1e-9:
                 return []
             await asyncio.sleep(0.2)
-        return [f"inv6: engine a's ledger says {seen} (live, abandoned), the rows say {want}"]
+        return [f"inv6: engine a's ledger says {seen} (live, abandoned) and its metric "
+                f"{ratio}; the rows say {want} ({_rate(want)})"]
     finally:
         await conn.close()
+
+
+def _rate(ledger: tuple[int, int]) -> float:
+    live, abandoned = ledger
+    return abandoned / live if live else 0.0
+
+
+async def _metric_of(world: World, e: object) -> float | None:
+    """``dialer_abandon_ratio`` of the campaign's regulatory window, from /metrics."""
+    assert world.http is not None
+    url = f"http://127.0.0.1:{e.http}/metrics"  # type: ignore[attr-defined]
+    async with world.http.get(url) as resp:
+        text = await resp.text()
+    key = f'dialer_abandon_ratio{{campaign="{CAMPAIGN}",window="rolling_30d"}} '
+    line = next((ln for ln in text.splitlines() if ln.startswith(key)), None)
+    return None if line is None else float(line.removeprefix(key))
 
 
 async def _ledger_of(world: World, e: object) -> tuple[int, int] | None:
