@@ -5,8 +5,10 @@ and acts on the difference; it never replays what it might have missed.
 
 * A call whose channel is gone ended unseen: it is ended the safe way
   (:class:`~dialer.core.events.CallVanished`). After a reconnect that is certain for
-  calls placed before the connection came back; on the timer a call must be missing
-  from two lists in a row, so that a hangup still on its way is not pre-empted.
+  calls placed before the connection came back (but for one whose originate may still
+  have been on its way when the list was taken); on the timer a call must be missing
+  from lists taken ``MISSED_FOR`` apart, so that a hangup still on its way is not
+  pre-empted.
 * A call found in its agent's bridge while the engine still waits for the join has
   joined (the event was lost).
 * A logged-in agent whose phone or holding bridge is missing, or whose phone is not in
@@ -40,6 +42,8 @@ if TYPE_CHECKING:
 
 log = structlog.get_logger("dialer.reconcile")
 PHONE_PATIENCE = 5.0  # seconds a phone being called may take to show up in Asterisk
+ORIGINATE_PATIENCE = 3.0  # seconds an originate may take to create its channel
+MISSED_FOR = 2.0  # a call missing from lists this far apart is gone
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,7 +77,7 @@ class Reconciler:
                  closed: Callable[[list[str]], Awaitable[set[str]]],
                  optout: Callable[[int, str], Awaitable[None]]) -> None:
         self.service, self.ari, self.closed, self.optout = service, ari, closed, optout
-        self._missing: set[str] = set()
+        self._missing: dict[str, float] = {}  # call -> when its channel was first missed
 
     @property
     def lines(self) -> AgentLines:
@@ -83,26 +87,27 @@ class Reconciler:
     async def run_once(self, before: float | None = None) -> AsteriskView:
         """One pass; ``before``: a reconnect happened and the calls placed earlier whose
         channels are gone ended for sure."""
+        fetched = self.service.clock.now()
         view = await look(self.ari)
-        await self._calls(view, before)
+        await self._calls(view, before, fetched)
         self._agents(view)
         await self._leftovers(view)
         return view
 
     # ---------------------------------------------------------------- calls
 
-    async def _calls(self, view: AsteriskView, before: float | None) -> None:
+    async def _calls(self, view: AsteriskView, before: float | None, fetched: float) -> None:
         service = self.service
-        missing: set[str] = set()
+        missing: dict[str, float] = {}
         for aid, call in list(service.engine.calls.items()):
             if aid in view.channels:
                 if call.state is CallState.BRIDGING and call.agent and \
                         view.bridge_of(aid) == self.lines.bridge_of(call.agent):
                     service.feed(e.BridgeJoined(aid))
-            elif self._gone(aid, before):
+            elif self._gone(aid, call.state, before, fetched):
                 await self._vanished(aid, call.phone)
             else:
-                missing.add(aid)
+                missing[aid] = self._missing.get(aid, fetched)
         self._missing = missing
 
     async def _vanished(self, attempt_id: str, phone: int) -> None:
@@ -111,10 +116,17 @@ class Reconciler:
             await self.optout(phone, attempt_id)
         self.service.feed(e.CallVanished(attempt_id, abandoned=fate.abandoned))
 
-    def _gone(self, attempt_id: str, before: float | None) -> bool:
-        if before is None:
-            return attempt_id in self._missing
+    def _gone(self, attempt_id: str, state: CallState, before: float | None,
+              fetched: float) -> bool:
+        """Certain after a reconnect for a call placed before it, unless its originate
+        may still have been on its way when the list was taken; else the call must be
+        missing from lists taken ``MISSED_FOR`` apart."""
         placed = self.service.dialed_at.get(attempt_id)
+        in_flight = state is CallState.DIALING and (
+            placed is None or placed > fetched - ORIGINATE_PATIENCE)
+        if before is None or in_flight:
+            first = self._missing.get(attempt_id)
+            return first is not None and fetched - first >= MISSED_FOR
         return placed is None or placed <= before
 
     # ---------------------------------------------------------------- agents
