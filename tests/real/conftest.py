@@ -14,11 +14,11 @@ from pathlib import Path
 
 import pytest
 
-from tests.real.asterisk import RealAsterisk
-from tests.real.build import Build, availability, required
+from dialer.testing.asterisk import RealAsterisk
+from dialer.testing.build import Build, availability, required
+from dialer.testing.sounds import sound_files
 from tests.real.observer import AmiWitness, AriWitness
 from tests.real.phones import Phone
-from tests.real.sounds import sound_files
 
 BUILD, WHY_OFF = availability()
 if BUILD is None:

@@ -23,7 +23,7 @@ from dialer.core.agent import AgentState
 from dialer.demo.run import demo_skew
 from dialer.imports.leads import import_leads
 from dialer.store import campaigns as campaign_store
-from tests.real.asterisk import RealAsterisk
+from dialer.testing.asterisk import RealAsterisk
 
 CARRIER = "dialer-test-carrier"
 CAMPAIGN = """\

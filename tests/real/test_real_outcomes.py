@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.real.asterisk import RealAsterisk
+from dialer.testing.asterisk import RealAsterisk
 from tests.real.conftest import PhoneFactory
 from tests.real.observer import AmiWitness
 from tests.real.stack import Campaign, real_engine

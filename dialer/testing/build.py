@@ -1,5 +1,6 @@
-"""Where the real-Asterisk tier finds what it needs: the Asterisk build made by
-`tests/real/build-asterisk.sh`, baresip, espeak-ng and sox.
+"""Where a throwaway Asterisk comes from: the build made by
+`tests/real/build-asterisk.sh`, and the tools the real-Asterisk tier needs besides
+(baresip, espeak-ng and sox).
 
 The build lives in a cache folder keyed by the md5 of the Asterisk tarball, so this
 module computes the same key as the script and only looks; it never builds."""
