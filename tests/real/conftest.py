@@ -29,6 +29,21 @@ if BUILD is None:
 DEFAULT_GLOBALS = {"SIM_RING": "2", "SIM_TALK": "", "SIM_DTMF": "", "SIM_DTMF_DELAY": ""}
 
 
+SUMMARY_LINES: list[str] = []  # test_real_summary.py's lines, shown at the end of the run
+
+
+@pytest.fixture
+def summary_lines() -> list[str]:
+    return SUMMARY_LINES
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if SUMMARY_LINES:
+        terminalreporter.section("real asterisk")
+        for line in SUMMARY_LINES:
+            terminalreporter.write_line(line)
+
+
 @pytest.fixture(scope="session")
 def real_build() -> Build:
     if BUILD is None:
