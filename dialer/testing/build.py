@@ -18,7 +18,8 @@ DEFAULT_SRC = REPO.parent / "shared" / "asterisk" / "src"
 DEFAULT_CACHE = Path("/var/cache/dialer-asterisk")
 TARBALL = "asterisk-22.10.1.tar.gz"
 BUILD_SCRIPT = "tests/real/build-asterisk.sh"
-TOOLS = {"baresip": "baresip-core", "espeak-ng": "espeak-ng", "sox": "sox", "soxi": "sox"}
+SOUND_TOOLS = {"espeak-ng": "espeak-ng", "sox": "sox", "soxi": "sox"}
+TOOLS = {"baresip": "baresip-core", **SOUND_TOOLS}
 REQUIRE_ENV = "DIALER_REQUIRE_REAL_ASTERISK"
 
 
@@ -70,9 +71,9 @@ def find_build() -> tuple[Build | None, str]:
     return build, ""
 
 
-def missing_tools() -> list[str]:
-    """Debian packages whose commands are missing."""
-    return sorted({pkg for tool, pkg in TOOLS.items() if shutil.which(tool) is None})
+def missing_tools(tools: dict[str, str] = TOOLS) -> list[str]:
+    """Debian packages whose commands (of ``tools``: command -> package) are missing."""
+    return sorted({pkg for tool, pkg in tools.items() if shutil.which(tool) is None})
 
 
 def availability() -> tuple[Build | None, str]:
