@@ -29,7 +29,8 @@ def register(sub: SubParsers, bench: SubParsers) -> None:
     demo.add_argument("--metrics", type=Path, metavar="FILE",
                       help="write the final /metrics exposition to FILE")
     demo.set_defaults(func=lambda a: run_async(_demo(a)))
-    b = bench.add_parser("engine", help="one engine against the simulated Asterisk")
+    b = bench.add_parser("engine", help="one engine against the simulated Asterisk, or a "
+                         "real one (--real, --ami)")
     b.add_argument("--seconds", type=positive_float, default=60.0,
                    help="measured seconds (60)")
     b.add_argument("--warmup", type=positive_float, default=20.0,
@@ -40,6 +41,7 @@ def register(sub: SubParsers, bench: SubParsers) -> None:
                    help="originates per second cap (150)")
     b.add_argument("--agents", type=positive_int, default=50, help="simulated agents (50)")
     b.add_argument("--json", action="store_true", help="print one JSON object")
+    _real_options(b)
     b.set_defaults(func=lambda a: run_async(_bench(a)))
     run = sub.add_parser("run", help="run every active campaign")
     add_config_option(run)
@@ -59,12 +61,74 @@ async def _demo(args: argparse.Namespace) -> int:
     return code
 
 
+def _real_options(b: argparse.ArgumentParser) -> None:
+    from dialer.testing.capacity_options import CapacityOptions
+
+    real = b.add_argument_group(
+        "a real Asterisk", "drive a real Asterisk instead of the simulator: the originate "
+        "rate steps up until Asterisk saturates (docs/capacity.md)")
+    real.add_argument("--real", action="store_true",
+                      help="start a throwaway Asterisk from the cached build "
+                           "(tests/real/build-asterisk.sh)")
+    real.add_argument("--ami", metavar="HOST:PORT",
+                      help="a given Asterisk's AMI (with --ari; secrets from "
+                           "DIALER_AMI_SECRET and DIALER_ARI_PASSWORD)")
+    real.add_argument("--ari", metavar="URL", help="that Asterisk's ARI, http://host:8088")
+    real.add_argument("--asterisk-pid", type=positive_int, metavar="PID",
+                      help="that Asterisk's PID, to read its CPU (same machine only)")
+    real.add_argument("--rates", type=_rates, default=CapacityOptions.rates,
+                      metavar="R1,R2,...", help="originates/s asked, step by step, until "
+                      "one saturates (5,10,15,20,30,40,60,80,100,120)")
+    real.add_argument("--step-seconds", type=positive_float, default=30.0,
+                      help="seconds per step; the second half is measured (30)")
+    real.add_argument("--via", choices=("ami", "ari"), default="ami",
+                      help="originate over AMI or ARI (ami)")
+
+
+def _rates(text: str) -> tuple[float, ...]:
+    try:
+        rates = tuple(float(x) for x in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"--rates wants numbers like 20,40,60: {text!r}") from None
+    if not rates or any(r <= 0 for r in rates):
+        raise argparse.ArgumentTypeError(f"--rates wants positive numbers: {text!r}")
+    return rates
+
+
 async def _bench(args: argparse.Namespace) -> int:
+    if args.real or args.ami or args.ari:
+        return await _bench_real(args)
     from dialer.runtime.bench import BenchOptions, print_figures, run_bench
 
     figures = await run_bench(BenchOptions(seconds=args.seconds, warmup=args.warmup,
                                            lines=args.lines, cps=args.cps, agents=args.agents))
     print_figures(figures, args.json)
+    return 0
+
+
+async def _bench_real(args: argparse.Namespace) -> int:
+    import json
+
+    from dialer.obs.logging import configure_logging
+    from dialer.testing.capacity import print_capacity, run_capacity
+    from dialer.testing.capacity_options import CapacityError, CapacityOptions
+
+    if args.real and args.ami:
+        raise CliError("--real starts an Asterisk, --ami names one: give one of them")
+    if bool(args.ami) != bool(args.ari):
+        raise CliError("a given Asterisk needs both --ami HOST:PORT and --ari URL")
+    options = CapacityOptions(rates=args.rates, step_s=args.step_seconds, via=args.via,
+                              ami=args.ami, ari=args.ari, asterisk_pid=args.asterisk_pid)
+    configure_logging("console", "error")
+    try:
+        figures = await run_capacity(options, lambda line: print(line, flush=True))
+    except CapacityError as exc:
+        raise CliError(str(exc)) from None
+    if args.json:
+        print(json.dumps(figures))
+    else:
+        print_capacity(figures)
     return 0
 
 

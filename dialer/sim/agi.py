@@ -19,6 +19,7 @@ import re
 import shlex
 from urllib.parse import urlsplit
 
+from dialer.sim.carrier import SHIPPED, CarrierProfile
 from dialer.sim.channels import Channel
 from dialer.sim.model import CalleeModel
 from dialer.sim.parties import Parties, WrapupHook
@@ -272,9 +273,11 @@ class AgiPbx(Parties):
     def __init__(self, *, model: CalleeModel | None = None, speed: float = 1.0,
                  app_name: str = "dialer", optout_digit: str = "9",
                  on_wrapup_done: WrapupHook | None = None,
-                 agi_url: str = "agi://127.0.0.1:4573/amd") -> None:
+                 agi_url: str = "agi://127.0.0.1:4573/amd",
+                 carrier: CarrierProfile = SHIPPED) -> None:
         super().__init__(model=model, speed=speed, app_name=app_name,
-                         optout_digit=optout_digit, on_wrapup_done=on_wrapup_done)
+                         optout_digit=optout_digit, on_wrapup_done=on_wrapup_done,
+                         carrier=carrier)
         self.agi_url = agi_url
         self.agi_tasks: set[asyncio.Task[None]] = set()
 

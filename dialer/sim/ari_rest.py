@@ -24,6 +24,14 @@ HANGUP_REASONS = {"normal": 16, "busy": 17, "congestion": 34, "no_answer": 19,
                   "timeout": 19, "rejected": 21, "unallocated": 1, "failure": 38,
                   "normal_unspecified": 31, "number_incomplete": 28, "codec_mismatch": 58,
                   "interworking": 127, "answered_elsewhere": 26}
+# The formats Asterisk 22 knows without extra modules (main/codec_builtin.c): an
+# originate's `formats` must name only these. The simulator ignores the choice.
+FORMATS = frozenset({
+    "codec2", "g723", "ulaw", "alaw", "gsm", "g726", "g726aal2", "adpcm", "slin", "slin12",
+    "slin16", "slin24", "slin32", "slin44", "slin48", "slin96", "slin192", "lpc10", "g729",
+    "speex", "speex16", "speex32", "ilbc", "g722", "siren7", "siren14", "g719", "opus",
+    "jpeg", "png", "h261", "h263", "h263p", "h264", "h265", "mpeg4", "vp8", "vp9", "red",
+    "t140", "t38", "none", "silk8", "silk12", "silk16", "silk24"})
 CHANNEL_ID = r"(?P<cid>[^/]+)"
 BRIDGE_ID = r"(?P<bid>[^/]+)"
 
@@ -33,6 +41,12 @@ def _param(request: web.Request, name: str, body: dict[str, Any]) -> str | None:
     if value is None and isinstance(body.get(name), str | int):
         value = str(body[name])
     return value
+
+
+def unknown_format(formats: str) -> str | None:
+    """The first name in a comma-separated `formats` that Asterisk does not know."""
+    return next((f for f in (x.strip() for x in formats.split(",")) if f and f not in FORMATS),
+                None)
 
 
 def _number(text: str | None, default: float) -> float:
@@ -171,7 +185,9 @@ class AriRest(BridgeRoutes):
         channel_id = cid or _param(request, "channelId", body) or ""
         other = _param(request, "otherChannelId", body) or ""
         req = self._request(request, body, endpoint, app, exten, channel_id, other)
-        refusal = self._refusal(req, bool(app or exten or not dial_now))
+        refusal = self._refusal(req, bool(app or exten or not dial_now),
+                                _param(request, "formats", body) or "",
+                                bool(_param(request, "originator", body)))
         if refusal is not None:
             self.pbx.refused(req, refusal[0])
             return refusal[1]
@@ -188,13 +204,21 @@ class AriRest(BridgeRoutes):
             self.pbx.enter_stasis(ch, app, req.app_args)
         return reply(200, created)
 
-    def _refusal(self, req: OriginateRequest, routed: bool) -> tuple[str, web.Response] | None:
+    def _refusal(self, req: OriginateRequest, routed: bool, formats: str, originator: bool
+                 ) -> tuple[str, web.Response] | None:
         """Why Asterisk would refuse this originate (reason, reply), or None."""
         if not routed:
             return "no application or extension", error(
                 400, "Application or extension must be specified", "Bad Request")
+        if formats and originator:
+            return "formats with originator", error(
+                400, "Originator and formats can't both be specified", "Bad Request")
         if "/" not in req.dial:
             return "invalid endpoint", error(400, "Invalid endpoint specified", "Bad Request")
+        unknown = unknown_format(formats)
+        if unknown is not None:
+            return "unknown format", error(
+                400, f"Provided format ({unknown}) was not found", "Bad Request")
         if parse_dial(req.dial) is None:
             return "unknown technology", reply(
                 500, {"error": "Allocation failed"}, "Internal Server Error")

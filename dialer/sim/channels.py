@@ -66,6 +66,7 @@ class Channel:
     agent_name: str = ""
     talking_with: Channel | None = None  # customer <-> agent while bridged
     dial_started: float = 0.0
+    answered_at: float = 0.0  # time.monotonic() when it went Up by an answer
     deferred_cid: tuple[str, str] | None = None
     dialstring: str = ""
     hangup_reported: bool = False

@@ -28,8 +28,6 @@ AMD_EXTENS = ("s", "amd-event", "amd-stasis", "amd-agi")
 DIAL_VARS = ("DIALSTATUS", "DIALEDPEERNUMBER", "DIALEDPEERNAME", "ANSWEREDTIME",
              "ANSWEREDTIME_MS", "DIALEDTIME", "DIALEDTIME_MS", "RINGTIME", "RINGTIME_MS",
              "PROGRESSTIME", "PROGRESSTIME_MS")
-HELLO_S = 1.5
-MACHINE_RECORD_S = 20.0
 
 
 class Dialplan(Calls):

@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol
 
+from dialer.sim.carrier import SHIPPED, CarrierProfile
+
 
 class Outcome(StrEnum):
     HUMAN = "human"
@@ -39,6 +41,9 @@ class CalleePlan:
     patience_s: a human waiting with nobody there hangs up after this long.
     hangup_after_s: answer_hangup only: seconds after answer before hanging up.
     optout: presses the opt-out key when a recording offers it.
+    scripted: a human who follows the test carrier's script (``dialer-test-person``):
+        on the line ``talk_s`` in all, whoever talks to them; patience and the bridge
+        do not change it.
     """
 
     outcome: Outcome
@@ -51,6 +56,7 @@ class CalleePlan:
     patience_s: float = 10.0
     hangup_after_s: float = 1.0
     optout: bool = False
+    scripted: bool = False
 
     @property
     def answers(self) -> bool:
@@ -67,38 +73,46 @@ class CalleeModel(Protocol):
         ...
 
 
-AMD_HUMAN = ("HUMAN", "HUMAN-800-800")
-AMD_MACHINE = ("MACHINE", "MAXWORDS-3-2")
+# The verdicts of the shipped amd.conf (scenario files draw which one a call gets).
+AMD_HUMAN = (SHIPPED.human.status, SHIPPED.human.cause)
+AMD_MACHINE = (SHIPPED.machine_verdict("4").status, SHIPPED.machine_verdict("4").cause)
 AMD_HANGUP = ("HANGUP", "")
 
 
 class DigitModel:
     """The test carrier's last-digit mapping, with seeded durations.
 
-    The durations follow ``asterisk-config/extensions.conf`` (dialer-test-carrier):
-    humans ring 2-8 s and stay 20-60 s, machines ring 3-10 s with a 10-12 s greeting.
+    It follows ``asterisk-config/extensions.conf`` (dialer-test-carrier) as a real
+    Asterisk plays it (:mod:`dialer.sim.carrier`): humans ring 2-8 s and stay 20-60 s
+    whoever talks to them, machines ring 3-10 s and play their greeting (about 10 s for
+    digit 4, 12 s for 5); AMD's verdicts and timings come from ``carrier``.
     """
 
-    def __init__(self, seed: int = 0, *, optout_digits: str = "", wrapup_s: float = 5.0) -> None:
+    def __init__(self, seed: int = 0, *, optout_digits: str = "", wrapup_s: float = 5.0,
+                 carrier: CarrierProfile = SHIPPED) -> None:
         self._rng = random.Random(seed)
         self._optout_digits = optout_digits
         self._wrapup = wrapup_s
+        self.carrier = carrier
 
     def plan(self, number: str, at_s: float) -> CalleePlan:
         digit = next((c for c in reversed(number) if c.isdigit()), "7")
-        u = self._rng.uniform
-        optout = bool(self._optout_digits) and digit in self._optout_digits
+        u, c = self._rng.uniform, self.carrier
         if digit in "0123":
-            return CalleePlan(Outcome.HUMAN, u(2, 8), talk_s=u(20, 60), amd_status=AMD_HUMAN[0],
-                              amd_cause=AMD_HUMAN[1], amd_s=2.25, patience_s=u(4, 12),
-                              optout=optout)
+            stay, v = u(20, 60), c.human
+            optout = bool(self._optout_digits) and digit in self._optout_digits
+            return CalleePlan(Outcome.HUMAN, u(2, 8), talk_s=stay, amd_status=v.status,
+                              amd_cause=v.cause, amd_s=v.after_s, patience_s=stay,
+                              optout=optout, scripted=True)
         if digit in "45":
-            return CalleePlan(Outcome.MACHINE, u(3, 10), greeting_s=u(10, 12),
-                              amd_status=AMD_MACHINE[0], amd_cause=AMD_MACHINE[1], amd_s=2.0)
+            v = c.machine_verdict(digit)
+            return CalleePlan(Outcome.MACHINE, u(3, 10), greeting_s=c.greeting(digit),
+                              amd_status=v.status, amd_cause=v.cause, amd_s=v.after_s)
         if digit == "9":
             return CalleePlan(Outcome.ANSWER_HANGUP, u(2, 6), amd_status=AMD_HANGUP[0],
-                              amd_cause=AMD_HANGUP[1], amd_s=1.0, hangup_after_s=1.0)
-        simple = {"6": (Outcome.BUSY, 1.0), "8": (Outcome.CONGESTION, 0.5)}
+                              amd_cause=AMD_HANGUP[1], amd_s=c.hangup_after_s,
+                              hangup_after_s=c.hangup_after_s)
+        simple = {"6": (Outcome.BUSY, c.busy_s), "8": (Outcome.CONGESTION, c.congestion_s)}
         outcome, ring = simple.get(digit, (Outcome.NO_ANSWER, 0.0))
         return CalleePlan(outcome, ring)
 

@@ -236,7 +236,7 @@ class Calls(Pbx):
         if target.is_agent:
             return CalleePlan(Outcome.HUMAN, 0.0, talk_s=float("inf"))
         plan = self.model.plan(number_of(target), time.time() - self.started)
-        ring = far.variables.get("SIM_RING")
+        ring = self.chan_var(far, "SIM_RING")
         if ring and ring.replace(".", "", 1).isdigit() and plan.answers:
             plan = replace(plan, ring_s=float(ring))
         return plan
@@ -327,7 +327,9 @@ class Calls(Pbx):
         self.record.add("answer", id=one.ari_id, number=one.number, agent=one.role == "agent")
         if two is not None:
             self.set_state(two, 6)
+            two.answered_at = time.monotonic()
         self.set_state(one, 6)
+        one.answered_at = time.monotonic()
         self._dial_status("DialEnd", one, "ANSWER")
         req.report(OriginateResult(True, 4, one))
         if two is not None:

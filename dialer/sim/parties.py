@@ -1,9 +1,12 @@
 """Called parties and simulated agents.
 
-A human answers, says hello, and then waits: if nobody talks to them within their
-patience they hang up; once bridged with an agent they talk for ``talk_s`` and hang up.
-A human who hears a message while the plan says ``optout`` presses the opt-out key.
-A machine plays its greeting and hangs up after a recording window. An agent softphone
+The test carrier's person (a ``scripted`` plan, or any human with ``SIM_TALK``) follows
+`extensions.conf` with the timings of :mod:`dialer.sim.carrier`: hello, scripted keys,
+hello again, and a hang-up ``talk_s`` later whoever talks to them. Another human (a
+scenario file's) waits: if nobody talks to them within their patience they hang up;
+once bridged with an agent they talk for ``talk_s`` and hang up. A human who hears a
+message while the plan says ``optout`` presses the opt-out key. A machine plays its
+greeting and beep and hangs up after a recording window. An agent softphone
 answers at once and stays up; when its customer leaves, the agent wraps up for
 ``CalleeModel.wrapup_s`` and then ``on_wrapup_done(agent_name, info)`` is awaited.
 """
@@ -16,15 +19,20 @@ import time
 from collections.abc import Callable, Coroutine
 from typing import Any
 
+from dialer.sim.carrier import (
+    SHIPPED,
+    CarrierProfile,
+    PersonScript,
+    machine_hangup,
+    machine_speech,
+    person_script,
+    talk_detected,
+)
 from dialer.sim.channels import Bridge, Channel
-from dialer.sim.dialplan import HELLO_S, MACHINE_RECORD_S, Dialplan
+from dialer.sim.dialplan import Dialplan
 from dialer.sim.model import CalleeModel, Outcome
 
 log = logging.getLogger(__name__)
-DTMF_AFTER_S = 1.7  # a carrier's scripted keys (SIM_DTMF) come after its hello
-TALK_START_S = 0.8
-HUMAN_SPEECH_S = 4.0  # "Hello?" and the pause until talk detection calls it silence
-MACHINE_SILENCE_S = 5.0  # a greeting, its beep, and the silence before talk ends
 WrapupHook = Callable[[str, dict[str, Any]], Coroutine[Any, Any, None]]
 
 
@@ -37,9 +45,11 @@ class Parties(Dialplan):
 
     def __init__(self, *, model: CalleeModel | None = None, speed: float = 1.0,
                  app_name: str = "dialer", optout_digit: str = "9",
-                 on_wrapup_done: WrapupHook | None = None) -> None:
+                 on_wrapup_done: WrapupHook | None = None,
+                 carrier: CarrierProfile = SHIPPED) -> None:
         super().__init__(model=model, speed=speed, app_name=app_name)
         self.optout_digit = optout_digit
+        self.carrier = carrier
         self.on_wrapup_done: WrapupHook = on_wrapup_done or _no_wrapup
         self.hook_tasks: set[asyncio.Task[None]] = set()
         self.hook_errors: list[BaseException] = []
@@ -50,22 +60,43 @@ class Parties(Dialplan):
         plan = far.plan
         if plan is None or far.role != "callee":
             return
-        delay = far.variables.get("SIM_DTMF_DELAY", "")
-        start = HELLO_S + float(delay) if delay.replace(".", "", 1).isdigit() else DTMF_AFTER_S
-        for i, digit in enumerate(far.variables.get("SIM_DTMF", "")):
-            self._scripted_key(far, start + i * 0.35, digit)
-        talk = far.variables.get("SIM_TALK")
-        if talk and talk.replace(".", "", 1).isdigit():
-            self._far_after(far, HELLO_S + float(talk))
-        elif plan.outcome is Outcome.HUMAN:
-            self._far_after(far, plan.amd_s + plan.patience_s)
+        if plan.outcome is Outcome.HUMAN:
+            self._person(far)
         elif plan.outcome is Outcome.MACHINE:
-            self._far_after(far, plan.greeting_s + MACHINE_RECORD_S)
+            self._far_after(far, machine_hangup(self.carrier, plan.greeting_s))
         elif plan.outcome is Outcome.ANSWER_HANGUP:
             self._far_after(far, plan.hangup_after_s)
 
-    def _scripted_key(self, far: Channel, delay_s: float, digit: str) -> None:
+    def _person(self, far: Channel) -> None:
+        """The carrier's person: their scripted keys, and when they hang up (by the
+        script, or after their patience when nobody comes)."""
+        script, plan = self.script(far), far.plan
+        assert plan is not None
         near = far_of(far)
+        for at_s, key in script.keys:
+            self._scripted_key(far, near, at_s, key)
+        if self.scripted(far):
+            self._far_after(far, script.hangup_s)
+        else:
+            self._far_after(far, plan.amd_s + plan.patience_s)
+
+    def script(self, far: Channel) -> PersonScript:
+        """What the carrier's person on ``far`` does, after `extensions.conf` and the
+        SIM_TALK, SIM_DTMF and SIM_DTMF_DELAY variables (channel, else global)."""
+        plan = far.plan
+        talk = _seconds(self.chan_var(far, "SIM_TALK"))
+        if talk is None:
+            talk = plan.talk_s if plan is not None else 0.0
+        return person_script(self.carrier, talk, self.chan_var(far, "SIM_DTMF"),
+                             _seconds(self.chan_var(far, "SIM_DTMF_DELAY")))
+
+    def scripted(self, far: Channel) -> bool:
+        """The person hangs up by the script, bridged or not."""
+        plan = far.plan
+        return (plan is not None and plan.scripted) or \
+            _seconds(self.chan_var(far, "SIM_TALK")) is not None
+
+    def _scripted_key(self, far: Channel, near: Channel, delay_s: float, digit: str) -> None:
         self.later(far, delay_s, lambda: self.send_dtmf(near, digit))
 
     def _far_after(self, far: Channel, delay_s: float) -> None:
@@ -101,15 +132,22 @@ class Parties(Dialplan):
                 ch.agi.dtmf(digit)
 
     def talk_detect(self, ch: Channel) -> None:
-        """TALK_DETECT was set on ``ch``: report the far end's speech once."""
+        """TALK_DETECT was set on ``ch``: report the far end's speech from now on, as
+        Asterisk would (:func:`dialer.sim.carrier.talk_detected`)."""
         plan = ch.plan
-        if plan is None or plan.outcome not in (Outcome.HUMAN, Outcome.MACHINE):
+        if plan is None or plan.outcome not in (Outcome.HUMAN, Outcome.MACHINE) \
+                or not ch.answered_at:
             return
-        speech = (HUMAN_SPEECH_S if plan.outcome is Outcome.HUMAN
-                  else plan.greeting_s + MACHINE_SILENCE_S)
-        self.later(ch, TALK_START_S, lambda: self.notify("talking", channel=ch, started=True))
-        self.later(ch, TALK_START_S + speech, lambda: self.notify(
-            "talking", channel=ch, started=False, duration_ms=int(speech * 1000)))
+        speech = self.script(far_of(ch)).speech if plan.outcome is Outcome.HUMAN \
+            else machine_speech(self.carrier, plan.greeting_s)
+        now_s = (time.monotonic() - ch.answered_at) * self.speed
+        talk = talk_detected(self.carrier, speech, now_s)
+        if talk is None:
+            return
+        self.later(ch, talk.started_s - now_s,
+                   lambda: self.notify("talking", channel=ch, started=True))
+        self.later(ch, talk.finished_s - now_s, lambda: self.notify(
+            "talking", channel=ch, started=False, duration_ms=talk.duration_ms))
 
     # ---- agents ---------------------------------------------------------------------
 
@@ -122,7 +160,7 @@ class Parties(Dialplan):
         customer.talking_with, agent.talking_with = agent, customer
         far = far_of(customer)
         plan = customer.plan
-        if plan is not None and "SIM_TALK" not in far.variables and far.role == "callee":
+        if plan is not None and far.role == "callee" and not self.scripted(far):
             talk = plan.talk_s if plan.outcome is Outcome.HUMAN else 1.0
             self._far_after(far, talk)
 
@@ -161,3 +199,11 @@ class Parties(Dialplan):
 
 def far_of(ch: Channel) -> Channel:
     return ch.peer if ch.peer is not None else ch
+
+
+def _seconds(text: str) -> float | None:
+    """A SIM_* duration, or None when it is unset or not a number."""
+    try:
+        return float(text) if text else None
+    except ValueError:
+        return None

@@ -74,6 +74,11 @@ class Pbx:
             self.errors.append(exc)
             log.exception("simulated PBX timer failed")
 
+    def chan_var(self, ch: Channel, name: str) -> str:
+        """``${name}`` as the dialplan reads it: the channel's variable, else the global."""
+        value = ch.variables.get(name)
+        return value if value is not None else self.globals.get(name, "")
+
     # ---- events ---------------------------------------------------------------------
 
     def emit(self, event: str, privilege: str, headers: Headers) -> None:

@@ -26,6 +26,7 @@ from typing import Any
 from dialer.sim.agi import AgiPbx
 from dialer.sim.ami import AmiServer
 from dialer.sim.ami_actions import AmiActions
+from dialer.sim.carrier import SHIPPED, CarrierProfile
 from dialer.sim.model import CalleeModel, DigitModel
 from dialer.sim.parties import WrapupHook
 from dialer.sim.record import DEFAULT_LIMIT, SimRecord
@@ -39,10 +40,11 @@ class SimAsterisk:
                  app_name: str = "dialer", agi_url: str = "agi://127.0.0.1:4573/amd",
                  optout_digit: str = "9", on_wrapup_done: WrapupHook | None = None,
                  login_fail_delay_s: float = 1.0, record_file: str | Path | None = None,
-                 record_limit: int = DEFAULT_LIMIT) -> None:
-        self.pbx = AgiPbx(model=model if model is not None else DigitModel(seed), speed=speed,
-                          app_name=app_name, optout_digit=optout_digit,
-                          on_wrapup_done=on_wrapup_done, agi_url=agi_url)
+                 record_limit: int = DEFAULT_LIMIT, carrier: CarrierProfile = SHIPPED) -> None:
+        model = model if model is not None else DigitModel(seed, carrier=carrier)
+        self.pbx = AgiPbx(model=model, speed=speed, app_name=app_name,
+                          optout_digit=optout_digit, on_wrapup_done=on_wrapup_done,
+                          agi_url=agi_url, carrier=carrier)
         self.pbx.record = SimRecord(record_limit)
         self.record_file = Path(record_file) if record_file is not None else None
         self.seed = seed

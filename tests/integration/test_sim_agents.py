@@ -1,4 +1,5 @@
-"""Simulated agents and called parties over ARI: talk, wrap-up hook, patience, opt-out."""
+"""Simulated agents and called parties over ARI: talk, wrap-up hook, a person left
+alone, opt-out."""
 
 from __future__ import annotations
 
@@ -89,12 +90,17 @@ async def test_agent_talks_until_the_customer_hangs_up_then_wraps_up(
     assert agent["state"] == "Up"
 
 
-async def test_a_human_nobody_talks_to_hangs_up_after_their_patience(ari: Ari) -> None:
+async def test_a_human_nobody_talks_to_stays_20_to_60_s_like_the_carriers_person(
+        ari: Ari) -> None:
     await ari.call("POST", "/channels", endpoint="Local/5550100@carrier-sim", app="dialer",
                    channelId="lonely")
     await ari.wait("StasisStart", "lonely")
+    loop = asyncio.get_running_loop()
+    answered = loop.time()
     destroyed = await ari.wait("ChannelDestroyed", "lonely")
+    stayed = (loop.time() - answered) * ari.sim.speed
     assert destroyed["cause"] == 16
+    assert 20.0 <= stayed <= 62.0  # dialer-test-person: RAND(20,60) and the two hellos
 
 
 async def test_a_human_offered_the_opt_out_presses_the_key_after_the_message(ari: Ari) -> None:

@@ -73,7 +73,7 @@ async def test_agi_session_sends_environment_and_answers_commands(sim: SimAsteri
     await asyncio.wait_for(server.done.wait(), 5)
     assert list(server.env)[:3] == ["agi_network", "agi_network_script", "agi_request"]
     assert server.env["agi_request"] == f"agi://127.0.0.1:{port}/amd"
-    assert (server.env["agi_arg_1"], server.env["agi_arg_2"]) == ("HUMAN", "HUMAN-800-800")
+    assert (server.env["agi_arg_1"], server.env["agi_arg_2"]) == ("HUMAN", "HUMAN-712-700")
     assert server.replies == ["200 result=1 (agi-1)", "200 result=0", "200 result=0",
                               "200 result=1", "200 result=1 (sale)", "200 result=-1 endpos=0",
                               "200 result=6", "510 Invalid or unknown command"]

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from dialer.sim.carrier import RECORDED
 from dialer.sim.probe import AmiProbe
 from dialer.sim.server import SimAsterisk
 
@@ -108,7 +109,7 @@ async def test_sim_fastagi_replay_matches_recording(scenario: str, traces: Path)
     srv = await asyncio.start_server(server.handle, "127.0.0.1", 0)
     port = srv.sockets[0].getsockname()[1]
     number, variables = CALLS[scenario]
-    async with SimAsterisk(seed=2, speed=10).running(ari_port=None) as sim:
+    async with SimAsterisk(seed=2, speed=10, carrier=RECORDED).running(ari_port=None) as sim:
         probe = await AmiProbe.login(sim.host, sim.ami_port)
         await probe.action("Originate", Channel=f"Local/{number}@carrier-sim",
                            Context="dialer-amd", Exten="amd-agi", Priority="1", Async="true",

@@ -110,7 +110,7 @@ async def test_async_originate_reports_the_reason_of_each_last_digit(
 
 
 @pytest.mark.parametrize(("digit", "status", "cause"), [
-    ("1", "HUMAN", "HUMAN-800-800"), ("5", "MACHINE", "MAXWORDS-3-2")])
+    ("1", "HUMAN", "HUMAN-712-700"), ("5", "MACHINE", "LONGGREETING-1500-1500")])
 async def test_amd_event_mode_sends_the_amd_result_as_a_user_event(
         sim: SimAsterisk, digit: str, status: str, cause: str) -> None:
     probe = await logged_in(sim)

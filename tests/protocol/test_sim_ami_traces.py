@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from dialer.adapters.ami.protocol import Message, Parser, encode
+from dialer.sim.carrier import RECORDED
 from dialer.sim.conformance import CHANNEL_NAME, Renumber, ami_kept, diff_streams, normalise_ami
 from dialer.sim.server import SimAsterisk
 
@@ -108,7 +109,8 @@ async def replay(rows: list[dict], sim: SimAsterisk) -> list[list[tuple[str, str
 async def test_sim_ami_replay_matches_recording(scenario: str, traces: Path) -> None:
     rows = load(traces / "ami" / f"{scenario}.jsonl")
     want = normalise_ami([tuple(h) for h in r["headers"]] for r in rows if r["dir"] == "recv")
-    async with SimAsterisk(seed=3, speed=SPEED).running(ami_port=0, ari_port=None) as sim:
+    sim = SimAsterisk(seed=3, speed=SPEED, carrier=RECORDED)  # the traces' amd.conf and carrier
+    async with sim.running(ami_port=0, ari_port=None):
         got = normalise_ami(await replay(rows, sim))
         assert sim.errors == []
     problems = diff_streams(want, got)

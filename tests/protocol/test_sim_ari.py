@@ -111,6 +111,26 @@ async def test_unknown_url_is_404_and_wrong_method_405(sim: SimAsterisk) -> None
             assert (resp.status, await resp.json()) == (405, {"message": "Invalid method"})
 
 
+@pytest.mark.parametrize(("extra", "status", "body"), [
+    ({"formats": "slin"}, 200, None),
+    ({"formats": "slin16, ulaw"}, 200, None),
+    ({"formats": "nosuch"}, 400, {"message": "Provided format (nosuch) was not found"}),
+    ({"formats": "slin", "originator": "x"}, 400,
+     {"message": "Originator and formats can't both be specified"}),
+    ({"formats": "nosuch", "endpoint": "Nosuch/5550107"}, 400,
+     {"message": "Provided format (nosuch) was not found"})])
+async def test_originate_takes_formats_and_refuses_unknown_ones_as_asterisk_22(
+        sim: SimAsterisk, extra: dict[str, str], status: int, body: Any) -> None:
+    # Measured on Asterisk 22.10.1: an unknown format is refused even before an unknown
+    # technology is (400, not 500).
+    params = {"endpoint": "Local/5550107@carrier-sim", "app": "dialer", **extra, **KEY}
+    async with aiohttp.ClientSession() as http, http.post(sim.ari_url + "/channels",
+                                                          params=params) as resp:
+        assert resp.status == status
+        if body is not None:
+            assert await resp.json() == body
+
+
 async def test_every_event_and_resource_matches_the_ari_models(
         sim: SimAsterisk, models: Models) -> None:
     events: list[dict[str, Any]] = []

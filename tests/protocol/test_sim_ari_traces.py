@@ -14,6 +14,7 @@ from typing import Any
 import aiohttp
 import pytest
 
+from dialer.sim.carrier import RECORDED
 from dialer.sim.conformance import (
     ARI_UNSIMULATED_PATHS,
     Renumber,
@@ -179,7 +180,7 @@ REST_ONLY = frozenset({"ari-40-errors"})
 @pytest.mark.parametrize("scenario", SCENARIOS)
 async def test_sim_ari_replay_matches_recording(scenario: str, traces: Path) -> None:
     rows = load(traces / "ari" / f"{scenario}.jsonl")
-    async with SimAsterisk(seed=3, speed=SPEED).running() as sim:
+    async with SimAsterisk(seed=3, speed=SPEED, carrier=RECORDED).running() as sim:
         rep = await replay(rows, sim)
         assert sim.errors == []
     if ARI_DOCS.is_dir():  # every event sent also fits Asterisk's own models

@@ -14,11 +14,11 @@ from pathlib import Path
 
 import pytest
 
-from tests.real.asterisk import RealAsterisk
-from tests.real.build import Build, availability, required
+from dialer.testing.asterisk import RealAsterisk
+from dialer.testing.build import Build, availability, required
+from dialer.testing.sounds import sound_files
 from tests.real.observer import AmiWitness, AriWitness
 from tests.real.phones import Phone
-from tests.real.sounds import sound_files
 
 BUILD, WHY_OFF = availability()
 if BUILD is None:
@@ -27,6 +27,21 @@ if BUILD is None:
 # The carrier rings 2 s instead of 2-10 s (its SIM_RING variable, read as a global):
 # the outcome is the same, the tier is faster.
 DEFAULT_GLOBALS = {"SIM_RING": "2", "SIM_TALK": "", "SIM_DTMF": "", "SIM_DTMF_DELAY": ""}
+
+
+SUMMARY_LINES: list[str] = []  # test_real_summary.py's lines, shown at the end of the run
+
+
+@pytest.fixture
+def summary_lines() -> list[str]:
+    return SUMMARY_LINES
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if SUMMARY_LINES:
+        terminalreporter.section("real asterisk")
+        for line in SUMMARY_LINES:
+            terminalreporter.write_line(line)
 
 
 @pytest.fixture(scope="session")

@@ -72,6 +72,13 @@ class AmiWitness:
         return [(t, h) for t, h in self.events if h.get("Event") == event
                 and all(h.get(k) == v for k, v in match.items())]
 
+    def send(self, action: str, *headers: tuple[str, str]) -> None:
+        """Send an action without waiting for its Response (it lands in ``events``
+        unread): for tests that place calls by hand."""
+        assert self._writer is not None, "use the witness inside `async with`"
+        lines = [f"Action: {action}", *(f"{k}: {v}" for k, v in headers)]
+        self._writer.write(("\r\n".join(lines) + "\r\n\r\n").encode())
+
 
 def ari_time(event: dict[str, Any]) -> float:
     """Asterisk's own timestamp of an ARI event, in epoch seconds."""

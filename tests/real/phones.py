@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tests.real.ports import free_port, free_range
+from dialer.testing.ports import free_port, free_range
 
 MODULES = ("g711.so", "aubridge.so", "aufile.so", "sndfile.so")
 APP_MODULES = ("account.so", "menu.so", "ctrl_tcp.so")

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import asyncpg
 
 from dialer.app import AppHooks, DialerApp
@@ -21,9 +22,10 @@ from dialer.core import commands as c
 from dialer.core import events as e
 from dialer.core.agent import AgentState
 from dialer.demo.run import demo_skew
+from dialer.imports.dnc import import_dnc
 from dialer.imports.leads import import_leads
 from dialer.store import campaigns as campaign_store
-from tests.real.asterisk import RealAsterisk
+from dialer.testing.asterisk import RealAsterisk
 
 CARRIER = "dialer-test-carrier"
 CAMPAIGN = """\
@@ -147,6 +149,31 @@ async def load_campaign(conn: asyncpg.Connection, tmp: Path, campaign: Campaign,
         await import_numbers(conn, tmp, campaign.name, numbers)
 
 
+async def load_dnc(conn: asyncpg.Connection, tmp: Path, numbers: Sequence[str]) -> None:
+    """Numbers on the company's internal do-not-call list (every campaign)."""
+    path = tmp / "dnc-internal.txt"
+    path.write_text("".join(f"{n}\n" for n in numbers))
+    await import_dnc(conn, path, name="internal", kind="internal", scope=None, region="US",
+                     show_progress=False)
+
+
+async def leftovers(ast: RealAsterisk, grace: float = 5.0) -> tuple[int, int]:
+    """Channels and bridges Asterisk still has (ARI), once they are gone or after
+    ``grace`` seconds."""
+    params = {"api_key": f"dialer:{ast.keys.ari}"}
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + grace
+    async with aiohttp.ClientSession() as http:
+        while True:
+            counts = []
+            for what in ("channels", "bridges"):
+                async with http.get(f"{ast.ari_url}/ari/{what}", params=params) as resp:
+                    counts.append(len(await resp.json()))
+            if sum(counts) == 0 or loop.time() > deadline:
+                return counts[0], counts[1]
+            await asyncio.sleep(0.2)
+
+
 async def load_leads(run: RealRun, tmp: Path, campaign: str, numbers: Sequence[str]) -> None:
     """More leads for a running campaign."""
     await import_numbers(run.conn, tmp, campaign, numbers)
@@ -167,12 +194,16 @@ def _dispose_after_wrapup(run: RealRun) -> Any:
 @asynccontextmanager
 async def real_engine(ast: RealAsterisk, dsn: str, tmp: Path,
                       campaigns: Sequence[tuple[Campaign, Sequence[str]]],
-                      agents: Sequence[str] = ()) -> AsyncIterator[RealRun]:
-    """Campaigns loaded (but paused until the agents are ready), the engine running."""
+                      agents: Sequence[str] = (), dnc: Sequence[str] = ()
+                      ) -> AsyncIterator[RealRun]:
+    """Campaigns loaded (but paused until the agents are ready) with ``dnc`` on the
+    internal do-not-call list, the engine running. Leaving stops it as SIGTERM does."""
     conn = await asyncpg.connect(dsn)
     try:
         for campaign, numbers in campaigns:
             await load_campaign(conn, tmp, campaign, numbers)
+        if dnc:
+            await load_dnc(conn, tmp, dnc)
         app = DialerApp(engine_config(ast), dsn, hooks=AppHooks(compliance_skew=demo_skew()))
         run = RealRun(app, conn, [], campaigns[0][0].name if campaigns else "")
         stop = asyncio.Event()

@@ -10,7 +10,7 @@ import pytest
 
 from dialer.core import events as e
 from dialer.core.agent import AgentState
-from tests.real.asterisk import RealAsterisk
+from dialer.testing.asterisk import RealAsterisk
 from tests.real.conftest import PhoneFactory
 from tests.real.observer import AriWitness, ari_time
 from tests.real.stack import Campaign, RealRun, real_engine

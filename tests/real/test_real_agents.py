@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from dialer.core.agent import AgentState
-from tests.real.asterisk import RealAsterisk
+from dialer.testing.asterisk import RealAsterisk
 from tests.real.audio import read_pcm16, speech_spans
 from tests.real.conftest import PhoneFactory
 from tests.real.observer import AriWitness, ari_time

@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 
 from dialer.adapters.agi.server import AgiSession, FastAgiServer
-from tests.real.asterisk import RealAsterisk
+from dialer.testing.asterisk import RealAsterisk
 from tests.real.conftest import PhoneFactory
 from tests.real.observer import AmiWitness
 from tests.real.stack import until

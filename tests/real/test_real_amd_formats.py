@@ -10,7 +10,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from tests.real.asterisk import RealAsterisk
+from dialer.testing.asterisk import RealAsterisk
 from tests.real.conftest import PhoneFactory
 from tests.real.stack import CARRIER, Campaign, real_engine
 

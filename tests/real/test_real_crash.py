@@ -20,7 +20,7 @@ from dialer.app import AppHooks, DialerApp
 from dialer.core.agent import AgentState
 from dialer.core.call import CallState
 from dialer.demo.run import demo_skew
-from tests.real.asterisk import RealAsterisk
+from dialer.testing.asterisk import RealAsterisk
 from tests.real.conftest import PhoneFactory
 from tests.real.observer import AriWitness
 from tests.real.stack import (

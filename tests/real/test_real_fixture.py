@@ -11,11 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from tests.real.asterisk import RealAsterisk
-from tests.real.build import TARBALL, Build, source_dir
+from dialer.testing.asterisk import RealAsterisk
+from dialer.testing.build import TARBALL, Build, source_dir
+from dialer.testing.render import SHIPPED
+from dialer.testing.sounds import duration
 from tests.real.conftest import PhoneFactory
-from tests.real.render import SHIPPED
-from tests.real.sounds import duration
 
 pytestmark = pytest.mark.real_asterisk
 MODULE_DIRS = {"apps", "bridges", "cdr", "cel", "channels", "codecs", "formats", "funcs",

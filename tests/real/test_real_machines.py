@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 
-from tests.real.asterisk import RealAsterisk
+from dialer.testing.asterisk import RealAsterisk
+from dialer.testing.sounds import duration
 from tests.real.conftest import PhoneFactory
 from tests.real.observer import AriWitness, ari_time
-from tests.real.sounds import duration
 from tests.real.stack import Campaign, real_engine
 
 pytestmark = pytest.mark.real_asterisk

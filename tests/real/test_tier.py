@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.real.build import REQUIRE_ENV, availability, required
+from dialer.testing.build import REQUIRE_ENV, availability, required
 
 pytestmark = pytest.mark.real_asterisk
 

@@ -1,5 +1,6 @@
-"""Where the real-Asterisk tier finds what it needs: the Asterisk build made by
-`tests/real/build-asterisk.sh`, baresip, espeak-ng and sox.
+"""Where a throwaway Asterisk comes from: the build made by
+`tests/real/build-asterisk.sh`, and the tools the real-Asterisk tier needs besides
+(baresip, espeak-ng and sox).
 
 The build lives in a cache folder keyed by the md5 of the Asterisk tarball, so this
 module computes the same key as the script and only looks; it never builds."""
@@ -17,7 +18,8 @@ DEFAULT_SRC = REPO.parent / "shared" / "asterisk" / "src"
 DEFAULT_CACHE = Path("/var/cache/dialer-asterisk")
 TARBALL = "asterisk-22.10.1.tar.gz"
 BUILD_SCRIPT = "tests/real/build-asterisk.sh"
-TOOLS = {"baresip": "baresip-core", "espeak-ng": "espeak-ng", "sox": "sox", "soxi": "sox"}
+SOUND_TOOLS = {"espeak-ng": "espeak-ng", "sox": "sox", "soxi": "sox"}
+TOOLS = {"baresip": "baresip-core", **SOUND_TOOLS}
 REQUIRE_ENV = "DIALER_REQUIRE_REAL_ASTERISK"
 
 
@@ -69,9 +71,9 @@ def find_build() -> tuple[Build | None, str]:
     return build, ""
 
 
-def missing_tools() -> list[str]:
-    """Debian packages whose commands are missing."""
-    return sorted({pkg for tool, pkg in TOOLS.items() if shutil.which(tool) is None})
+def missing_tools(tools: dict[str, str] = TOOLS) -> list[str]:
+    """Debian packages whose commands (of ``tools``: command -> package) are missing."""
+    return sorted({pkg for tool, pkg in tools.items() if shutil.which(tool) is None})
 
 
 def availability() -> tuple[Build | None, str]:

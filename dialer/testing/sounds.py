@@ -1,6 +1,6 @@
 """The sound files the configuration, the dialplan and the campaigns play, made by the
-recipe in `asterisk-config/README.md` (espeak-ng and sox), so the tier also proves that
-recipe. They are cached next to the Asterisk build, keyed by the recipe and the
+recipe in `asterisk-config/README.md` (espeak-ng and sox), so the real-Asterisk tier also
+proves that recipe. They are cached next to the Asterisk build, keyed by the recipe and the
 espeak-ng version."""
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import tempfile
 import wave
 from pathlib import Path
 
-from tests.real.render import SHIPPED
+from dialer.testing.render import SHIPPED
 
 RECIPE_INTRO = "They can be generated with"
 AGENT_SOURCE = "agent-source"  # what the agents' phones send: 10 minutes of silence

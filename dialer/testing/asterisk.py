@@ -16,9 +16,9 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tests.real.build import Build
-from tests.real.ports import free_port, free_range
-from tests.real.render import Ports, Secrets, render
+from dialer.testing.build import Build
+from dialer.testing.ports import free_port, free_range
+from dialer.testing.render import Ports, Secrets, render
 
 START_TIMEOUT = 60.0
 STOP_TIMEOUT = 15.0

@@ -14,7 +14,7 @@ import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tests.real.build import REPO, Build
+from dialer.testing.build import REPO, Build
 
 SHIPPED = REPO / "asterisk-config"
 AGENTS = tuple(f"agent{i}" for i in range(1, 5))
