@@ -139,7 +139,7 @@ async def test_readyz_is_503_when_the_engine_cannot_answer(
     resp = await client.get("/readyz")
     assert resp.status == 503
     assert (await resp.json())["parts"] == {"db": False, "ami": False, "ari": False,
-                                            "filter": False}
+                                            "filter": False, "in_step": False}
 
 
 def sample(families: dict[str, object], name: str, **labels: str) -> float:
