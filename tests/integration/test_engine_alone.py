@@ -18,11 +18,14 @@ def _plays(sim, attempt_id: str) -> list:  # type: ignore[no-untyped-def]
     return [p for t in call_timelines(record) if t.id == attempt_id for p in t.plays]
 
 
-async def _answered(run) -> str:  # type: ignore[no-untyped-def]
+async def _in_amd(run) -> str:  # type: ignore[no-untyped-def]
+    """A call the engine saw answered, now running AMD in the dialplan."""
     async with asyncio.timeout(30):
         while True:
             for aid, call in run.parts.service.engine.calls.items():
-                if call.state is CallState.ANSWERED:
+                channel = run.sim.pbx.by_id.get(aid)
+                if call.state is CallState.ANSWERED and channel is not None \
+                        and channel.application == "AMD":
                     return aid
             await asyncio.sleep(0.01)
 
@@ -33,7 +36,7 @@ async def test_a_person_answering_while_ari_is_down_is_counted_abandoned(
         db_dsn, tmp_path, via: str) -> None:
     async with engine_stack(db_dsn, tmp_path, ["2125550100"], agents=1, via=via,
                             speed=1.0) as run:
-        aid = await _answered(run)
+        aid = await _in_amd(run)
         run.sim.ari.refuse = True
         run.sim.drop_ari_websockets()
         async with asyncio.timeout(30):
