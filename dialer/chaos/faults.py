@@ -17,8 +17,7 @@ from dataclasses import dataclass, field
 
 import yaml
 
-from dialer.chaos.world import Engine, World
-from dialer.runtime.bench import free_port
+from dialer.chaos.world import Engine, World, stable_port
 
 AGENTS_BACK = 10.0
 WORKING = frozenset({"ready", "reserved", "talking", "wrap_up"})
@@ -38,10 +37,7 @@ Fault = Callable[[World, random.Random, Outcome], Awaitable[None]]
 
 async def _restart_engine(w: World, e: Engine, rng: random.Random, relogin: bool) -> None:
     await asyncio.sleep(rng.uniform(0.2, 2.0))
-    proc = await w.start_engine(e)
-    if proc.returncode is not None:
-        raise RuntimeError(f"engine {e.name} did not start again (exit {proc.returncode}); "
-                           f"see {e.log}")
+    await w.start_or_explain(e)
     if relogin:
         await w.log_in(e)
 
@@ -114,10 +110,10 @@ async def stop_postgres(w: World, rng: random.Random, out: Outcome) -> None:
 async def twin_engine(w: World, rng: random.Random, out: Outcome) -> None:
     """A second engine pointed at engine a's Asterisk must be refused with a message."""
     a = w.engines["a"]
-    twin = Engine("twin", a.sim, free_port(), w.root / "engine-twin.yaml",
+    twin = Engine("twin", a.sim, stable_port(), w.root / "engine-twin.yaml",
                   w.root / "engine-twin.log", [])
     config = w.config_of(twin)
-    config["agi"]["port"] = free_port()
+    config["agi"]["port"] = stable_port()
     twin.config.write_text(yaml.safe_dump(config))
     proc = await w.start_engine(twin)
     if proc.returncode is None:
@@ -132,9 +128,9 @@ async def second_engine(w: World, rng: random.Random, out: Outcome) -> None:
     """Engine b shares the campaign from its own Asterisk for a while, then is stopped
     (or killed: its next start cleans up)."""
     b = w.engines["b"]
-    proc = await w.start_engine(b)
-    if proc.returncode is not None:
-        raise RuntimeError(f"engine b did not start (exit {proc.returncode}); see {b.log}")
+    await w.start_or_explain(b)
+    proc = b.proc
+    assert proc is not None
     if not await _has_sessions(w, b):
         await w.log_in(b)
     await asyncio.sleep(rng.uniform(3.0, 10.0))

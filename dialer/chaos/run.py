@@ -93,9 +93,7 @@ async def run_chaos(o: ChaosOptions, say: Callable[[str], None] = print) -> Repo
         await world.start()
         await load(world, o)
         a = world.engines["a"]
-        proc = await world.start_engine(a)
-        if proc.returncode is not None:
-            raise RuntimeError(f"engine a did not start; see {a.log}")
+        await world.start_or_explain(a)
         await world.log_in(a)
         await _faults(world, o, rng, report, say)
         await finish(world, report)

@@ -13,8 +13,10 @@ import asyncio
 import contextlib
 import hashlib
 import os
+import random
 import secrets
 import signal
+import socket
 import sys
 import time
 from dataclasses import dataclass, field
@@ -24,12 +26,34 @@ from typing import Any
 import aiohttp
 import yaml
 
-from dialer.runtime.bench import free_port
 from dialer.store import embedded
 
 SIM_SECRET = "dialer-secret"
+# Below the kernel's ephemeral range: no outgoing connection ever takes one of these, so a
+# port stays the world's while its process restarts.
+STABLE_PORTS = (20000, 32000)
 CAMPAIGN = "chaos"
 READY_TIMEOUT = 30.0
+
+
+_PORTS = random.SystemRandom()
+_GIVEN: set[int] = set()
+
+
+def stable_port() -> int:
+    """A free port on 127.0.0.1 outside the ephemeral range, never handed out twice."""
+    for _ in range(200):
+        port = _PORTS.randrange(*STABLE_PORTS)
+        if port in _GIVEN:
+            continue
+        _GIVEN.add(port)
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError(f"no free port in {STABLE_PORTS}")
 
 
 @dataclass
@@ -79,10 +103,10 @@ class World:
     def build(self) -> None:
         self.root.mkdir(parents=True, exist_ok=True)
         for name in ("1", "2"):
-            self.sims[name] = Sim(name, free_port(), free_port(), free_port(),
+            self.sims[name] = Sim(name, stable_port(), stable_port(), stable_port(),
                                   self.root / f"sim{name}.jsonl", self.root / f"sim{name}.log")
         for name, sim, prefix in (("a", "1", "agent"), ("b", "2", "agentb")):
-            engine = Engine(name, self.sims[sim], free_port(), self.root / f"engine-{name}.yaml",
+            engine = Engine(name, self.sims[sim], stable_port(), self.root / f"engine-{name}.yaml",
                             self.root / f"engine-{name}.log",
                             [f"{prefix}{i}" for i in range(1, self.agents + 1)])
             self.engines[name] = engine
@@ -170,6 +194,13 @@ class World:
             e.up_since = time.time()
         return proc
 
+    async def start_or_explain(self, e: Engine) -> None:
+        """Start ``e``; if it exits instead, raise with the end of its log."""
+        proc = await self.start_engine(e)
+        if proc.returncode is not None:
+            raise RuntimeError(f"engine {e.name} did not start (exit {proc.returncode}): "
+                               f"{why_exited(e.log)} (log: {e.log})")
+
     def engine_down(self, e: Engine, at: float) -> None:
         if e.up_since is not None:
             e.served.append((e.up_since, at))
@@ -232,3 +263,11 @@ class World:
             if loop.time() > deadline:
                 raise TimeoutError(f"{what}: not within {timeout:g} s")
             await asyncio.sleep(0.1)
+
+
+def why_exited(log: Path, lines: int = 3) -> str:
+    """The last error lines of an engine's log (what `dialer run` said before exiting)."""
+    text = log.read_text(errors="replace").splitlines() if log.exists() else []
+    errors = [ln for ln in text if '"level": "info"' not in ln and '"level": "debug"' not in ln
+              and ln.strip()]
+    return " | ".join(ln.strip()[:300] for ln in errors[-lines:]) or "(nothing logged)"
