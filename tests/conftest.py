@@ -74,3 +74,23 @@ def ari_docs() -> Path:
     if not ARI_DOCS.is_dir():
         pytest.skip("../shared/asterisk/ari-api-docs is absent")
     return ARI_DOCS
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Under parallel workers (`make test`), the real-Asterisk tier and the chaos tests
+    (heavy real processes, timed against real audio) share one worker, one at a time."""
+    for item in items:
+        parts = Path(str(item.fspath)).parts
+        if "tests" in parts and ("real" in parts or "chaos" in parts):
+            item.add_marker(pytest.mark.xdist_group("heavy"))
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """The real-Asterisk tier's summary lines (kept with their tests' reports)."""
+    reports = [r for kind in ("passed", "failed") for r in terminalreporter.stats.get(kind, ())]
+    lines = [str(v) for r in reports for k, v in getattr(r, "user_properties", ())
+             if k == "real asterisk"]
+    if lines:
+        terminalreporter.section("real asterisk")
+        for line in sorted(lines):
+            terminalreporter.write_line(line)

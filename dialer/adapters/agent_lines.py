@@ -29,12 +29,13 @@ Submit = Callable[[str, Callable[[], Awaitable[None]]], None]
 @dataclass
 class Line:
     """``channel``: the phone channel's id. ``since``: engine time it was made.
-    ``up``: the phone answered and was put in its bridge."""
+    ``up``: the phone answered and was put in its bridge, at engine time ``up_at``."""
 
     channel: str
     bridge: str
     since: float = 0.0
     up: bool = False
+    up_at: float = 0.0
 
 
 def is_ours(resource_id: str) -> bool:
@@ -70,7 +71,8 @@ class AgentLines:
 
     def adopt(self, agent: str, channel: str, bridge: str) -> None:
         """A line found in Asterisk after a restart, kept as it is."""
-        self.lines[agent] = Line(channel, bridge, self.now(), up=True)
+        now = self.now()
+        self.lines[agent] = Line(channel, bridge, now, up=True, up_at=now)
 
     # ---------------------------------------------------------------- phone
 
@@ -118,7 +120,7 @@ class AgentLines:
             with contextlib.suppress(AriError):  # 409: it exists already
                 await self.ari.create_bridge(line.bridge, "mixing")  # type: ignore[attr-defined]
             await self.ari.add_channel(line.bridge, line.channel)  # type: ignore[attr-defined]
-            line.up = True
+            line.up, line.up_at = True, self.now()
         except AriError as exc:
             log.warning("agent phone not bridged", agent=agent, error=str(exc))
             if self.lines.get(agent) is line:

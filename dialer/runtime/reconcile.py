@@ -90,7 +90,7 @@ class Reconciler:
         fetched = self.service.clock.now()
         view = await look(self.ari)
         await self._calls(view, before, fetched)
-        self._agents(view)
+        self._agents(view, fetched)
         await self._leftovers(view)
         return view
 
@@ -131,17 +131,19 @@ class Reconciler:
 
     # ---------------------------------------------------------------- agents
 
-    def _agents(self, view: AsteriskView) -> None:
+    def _agents(self, view: AsteriskView, fetched: float) -> None:
         service = self.service
         now = service.clock.now()
         for name, agent in list(service.engine.agents.items()):
-            if self._phone_missing(agent, self.lines.lines.get(name), view, now):
+            if self._phone_missing(agent, self.lines.lines.get(name), view, now, fetched):
                 log.warning("agent phone missing: calling it again", agent=name)
                 service.feed(e.AgentPhoneLost(name))
 
     @staticmethod
     def _phone_missing(agent: Agent, line: Line | None, view: AsteriskView,
-                       now: float) -> bool:
+                       now: float, fetched: float) -> bool:
+        """``fetched``: when the view was asked for. A line still being set up then
+        (its phone ringing, or a dial-in being put in its bridge) gets time."""
         if agent.state is AgentState.LOGGED_OUT or agent.pause_reason == HUNG_UP:
             return False
         if agent.pause_reason == PHONE:  # being called: give the call time to show up
@@ -149,6 +151,8 @@ class Reconciler:
                 return now - agent.since > PHONE_PATIENCE
             return line.channel not in view.channels and (
                 line.up or now - line.since > PHONE_PATIENCE)
+        if line is not None and (not line.up or line.up_at > fetched):
+            return now - line.since > PHONE_PATIENCE and not view.line_ok(line)
         return not view.line_ok(line)
 
     # ---------------------------------------------------------------- leftovers

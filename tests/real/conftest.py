@@ -29,19 +29,24 @@ if BUILD is None:
 DEFAULT_GLOBALS = {"SIM_RING": "2", "SIM_TALK": "", "SIM_DTMF": "", "SIM_DTMF_DELAY": ""}
 
 
-SUMMARY_LINES: list[str] = []  # test_real_summary.py's lines, shown at the end of the run
+SUMMARY = "real asterisk"  # test_real_summary.py's lines, shown at the end of the run
+# (by the terminal summary of tests/conftest.py)
+
+
+class SummaryLines:
+    """Lines kept with the test's report (so they reach the end of the run even from a
+    parallel worker)."""
+
+    def __init__(self, record: Callable[[str, object], None]) -> None:
+        self.record = record
+
+    def append(self, line: str) -> None:
+        self.record(SUMMARY, line)
 
 
 @pytest.fixture
-def summary_lines() -> list[str]:
-    return SUMMARY_LINES
-
-
-def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
-    if SUMMARY_LINES:
-        terminalreporter.section("real asterisk")
-        for line in SUMMARY_LINES:
-            terminalreporter.write_line(line)
+def summary_lines(record_property: Callable[[str, object], None]) -> SummaryLines:
+    return SummaryLines(record_property)
 
 
 @pytest.fixture(scope="session")

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from dialer.testing.asterisk import RealAsterisk
-from tests.real.conftest import PhoneFactory
+from tests.real.conftest import PhoneFactory, SummaryLines
 from tests.real.observer import AmiWitness
 from tests.real.stack import CARRIER, Campaign, leftovers, real_engine
 
@@ -43,7 +43,7 @@ def dialled(witness: AmiWitness) -> Counter[str]:
 @pytest.mark.parametrize("via", ["ami", "ari"])
 async def test_a_small_campaign_gets_every_outcome_right_and_leaves_nothing_behind(
         asterisk: RealAsterisk, phones: PhoneFactory, ami_witness: AmiWitness, db_dsn: str,
-        tmp_path: Path, via: str, summary_lines: list[str]) -> None:
+        tmp_path: Path, via: str, summary_lines: SummaryLines) -> None:
     asterisk.set_global("SIM_TALK", "4")  # a person stays 4 s, then hangs up
     await phones(*AGENTS)
     campaign = Campaign(via=via, mode="power", power_ratio=2.5)
