@@ -97,13 +97,14 @@ async def test_a_person_who_answers_while_no_engine_listens_hears_the_message_an
 
 
 @pytest.mark.timeout(120)
+@pytest.mark.parametrize("via", ["ami", "ari"])
 async def test_a_new_engine_on_a_crashed_ones_phones_and_bridges_never_makes_a_three_party_bridge(
         asterisk: RealAsterisk, phones: PhoneFactory, ari_witness: AriWitness, db_dsn: str,
-        tmp_path: Path) -> None:
+        tmp_path: Path, via: str) -> None:
     asterisk.set_global("SIM_TALK", "4")
     await phones("agent1", "agent2")
     conn = await asyncpg.connect(db_dsn)
-    await load_campaign(conn, tmp_path, Campaign(name="leftovers"), [])
+    await load_campaign(conn, tmp_path, Campaign(name="leftovers", via=via), [])
     try:
         async with crashable(asterisk, db_dsn, "leftovers", ["agent1", "agent2"]) as (_, task):
             await crash(task)
@@ -127,27 +128,35 @@ async def test_a_new_engine_on_a_crashed_ones_phones_and_bridges_never_makes_a_t
 
 
 @pytest.mark.timeout(150)
+@pytest.mark.parametrize("via", ["ami", "ari"])
 async def test_an_asterisk_restart_mid_campaign_brings_agents_back_and_dials_nothing_twice(
         asterisk: RealAsterisk, phones: PhoneFactory, ari_witness: AriWitness, db_dsn: str,
-        tmp_path: Path) -> None:
+        tmp_path: Path, via: str) -> None:
     asterisk.set_global("SIM_TALK", "3")
     await phones("agent1", "agent2")
     numbers = [f"21255501{i:02d}" for i in range(0, 40) if i % 10 in (0, 1, 2, 7)]
-    campaign = Campaign(name="restart", mode="power")
+    campaign = Campaign(name="restart", mode="power", via=via)
     async with real_engine(asterisk, db_dsn, tmp_path, [(campaign, numbers)],
                            ["agent1", "agent2"]) as run:
         await run.until(lambda: len(run.parts.service.engine.calls) >= 2, 30, "calls up")
         await asyncio.to_thread(asterisk.restart)
         asterisk.set_global("SIM_TALK", "3")
         back = run.now()
-        await run.until(lambda: all(run.agent_state(a) is AgentState.READY
+        lines = run.parts.service.executor.lines.lines
+        await run.until(lambda: all(run.agent_state(a) is AgentState.READY and a in lines
+                                    and lines[a].up and lines[a].up_at > back
                                     for a in ("agent1", "agent2")), 10,
-                        "both agents ready within 10 s of Asterisk being back")
+                        "both agents ready on new phone lines within 10 s of Asterisk "
+                        "being back")
         print(f"agents ready {run.now() - back:.1f} s after the restart")
         await run.wait_leads_done(90)
         dialled = await run.conn.fetch("SELECT phone, count(*) AS n FROM call_attempts "
                                        "GROUP BY phone")
+        after = await run.conn.fetchval(
+            "SELECT count(*) FROM call_attempts WHERE outcome = 'human' AND agent_id IS "
+            "NOT NULL AND created_at > now() - make_interval(secs => $1)", run.now() - back)
     assert len(dialled) == len(numbers) and all(r["n"] == 1 for r in dialled)
+    assert after > 0, "no person reached an agent after the restart"
     placed: dict[str, int] = {}
     for ev in ari_witness.find("ChannelCreated"):
         name = ev["channel"]["name"]
