@@ -223,38 +223,49 @@ class DialerApp:
                                app=a.app, heartbeat=a.heartbeat, backoff_max=30.0)
 
     async def _serve(self, tg: asyncio.TaskGroup, stop: asyncio.Event) -> None:
-        p, reg = self.parts, self.registration
-        assert p is not None and reg is not None
+        p = self.parts
+        assert p is not None
         async with telephony.connect(tg, p.service, ami=self._ami_config(),
                                      ari=self._ari_config(), reconnected=self._reconnected,
                                      on_state=metrics.set_connected) as tel:
-            p.tel = tel
-            p.service.executor = Executor(ami=tel.ami, ari=tel.ari, app=self.cfg.ari.app,
-                                          clock=p.service.clock, feed=p.service.feed,
-                                          attempts=p.sinks, ledgers=p.sinks,
-                                          run_token=reg.run_token)
-            tasks = [tg.create_task(p.service.run()), tg.create_task(gauges.run(p)),
-                     tg.create_task(LoopLagSampler().run())]
-            tasks += await self._start_dialers(tg)
-            tasks += self._start_upkeep(tg, tel, stop)
-            self.metrics_feed = MetricsFeed(p.service.clock.now, keep_samples=self.hooks.samples)
-            p.service.listeners.append(self.metrics_feed)
-            hooks = AgiHooks(p.service.feed, lambda: next(iter(p.dialers)) if len(p.dialers) == 1
-                             else None)
-            agi = FastAgiServer(hooks.handlers(), host=self.cfg.agi.host,
-                                port=self.cfg.agi.port, max_sessions=self.cfg.agi.max_sessions,
-                                allowed_hosts=agi_allowed_hosts(self.cfg))
-            async with agi, serving(create_app(EngineControl(self), self._auth()),
-                                    self.cfg.http.host, self.cfg.http.port) as port:
-                self.http_port, self.agi_port = port, agi.port
-                self.started.set()
-                log.info("engine started", http_port=port, campaigns=len(p.dialers))
-                if self.hooks.on_started is not None:
-                    tasks.append(tg.create_task(self.hooks.on_started(self)))
-                await stop.wait()
-                await self.drain()
-            for task in tasks:
-                task.cancel()
+            tasks: list[asyncio.Task[None]] = []
+            try:
+                await self._serve_on(tg, tel, stop, tasks)
+            finally:  # before the connections close, even when the engine is cancelled
+                for task in tasks:
+                    task.cancel()
+                if tasks:
+                    await asyncio.wait(tasks)
+
+    async def _serve_on(self, tg: asyncio.TaskGroup, tel: telephony.Telephony,
+                        stop: asyncio.Event, tasks: list[asyncio.Task[None]]) -> None:
+        p, reg = self.parts, self.registration
+        assert p is not None and reg is not None
+        p.tel = tel
+        p.service.executor = Executor(ami=tel.ami, ari=tel.ari, app=self.cfg.ari.app,
+                                      clock=p.service.clock, feed=p.service.feed,
+                                      attempts=p.sinks, ledgers=p.sinks,
+                                      run_token=reg.run_token)
+        tasks += [tg.create_task(p.service.run()), tg.create_task(gauges.run(p)),
+                  tg.create_task(LoopLagSampler().run())]
+        tasks += await self._start_dialers(tg)
+        tasks += self._start_upkeep(tg, tel, stop)
+        self.metrics_feed = MetricsFeed(p.service.clock.now, keep_samples=self.hooks.samples)
+        p.service.listeners.append(self.metrics_feed)
+        hooks = AgiHooks(p.service.feed, lambda: next(iter(p.dialers)) if len(p.dialers) == 1
+                         else None)
+        agi = FastAgiServer(hooks.handlers(), host=self.cfg.agi.host,
+                            port=self.cfg.agi.port, max_sessions=self.cfg.agi.max_sessions,
+                            allowed_hosts=agi_allowed_hosts(self.cfg))
+        async with agi, serving(create_app(EngineControl(self), self._auth()),
+                                self.cfg.http.host, self.cfg.http.port) as port:
+            self.http_port, self.agi_port = port, agi.port
+            self.started.set()
+            log.info("engine started", http_port=port, campaigns=len(p.dialers))
+            if self.hooks.on_started is not None:
+                tasks.append(tg.create_task(self.hooks.on_started(self)))
+            await stop.wait()
+            await self.drain()
 
     def _start_upkeep(self, tg: asyncio.TaskGroup, tel: telephony.Telephony,
                       stop: asyncio.Event) -> list[asyncio.Task[None]]:

@@ -144,7 +144,11 @@ class RealAsterisk:
         return text
 
     def set_global(self, name: str, value: str) -> None:
-        self.cli(f"dialplan set global {name} {value}")
+        """Quoted: the CLI takes ``""`` as the empty value (and refuses a missing one)."""
+        if '"' in value or not name.isidentifier():
+            raise ValueError(f"global {name!r}: a name and a value without quotes, "
+                             f"not {value!r}")
+        self.cli(f'dialplan set global {name} "{value}"')
 
     def hangup_all(self) -> None:
         self.cli("channel request hangup all", check=False)

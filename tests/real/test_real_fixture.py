@@ -82,3 +82,11 @@ def test_restart_in_place_keeps_ports_and_files(asterisk: RealAsterisk) -> None:
     assert (asterisk.ports, asterisk.conf) == before[:2]
     assert asterisk.proc is not None and asterisk.proc.pid != before[2]
     assert f"127.0.0.1:{asterisk.ports.http}" in asterisk.cli("http show status")
+
+
+def test_a_global_set_back_to_empty_is_empty(asterisk: RealAsterisk) -> None:
+    """A test's SIM_DTMF must not reach the next test: the reset clears it."""
+    asterisk.set_global("SIM_DTMF", "9")
+    asterisk.set_global("SIM_DTMF", "")
+    shown = [ln.strip() for ln in asterisk.cli("dialplan show globals").splitlines()]
+    assert "SIM_DTMF=" in shown, shown
