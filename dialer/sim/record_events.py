@@ -122,8 +122,8 @@ class BridgeDestroy:
 
 
 @dataclass(frozen=True, slots=True)
-class BridgeEnter:
-    """A channel entered a bridge; ``count`` is the number of channels after it."""
+class _BridgeMove:
+    """A channel moved in or out of a bridge; ``count``: its channels after the move."""
 
     t: float
     run: int
@@ -135,16 +135,13 @@ class BridgeEnter:
 
 
 @dataclass(frozen=True, slots=True)
-class BridgeLeave:
-    """A channel left a bridge; ``count`` is the number of channels after it."""
+class BridgeEnter(_BridgeMove):
+    """A channel entered a bridge."""
 
-    t: float
-    run: int
-    bridge: str
-    id: str
-    number: str | None
-    role: str
-    count: int
+
+@dataclass(frozen=True, slots=True)
+class BridgeLeave(_BridgeMove):
+    """A channel left a bridge."""
 
 
 @dataclass(frozen=True, slots=True)

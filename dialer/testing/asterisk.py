@@ -8,9 +8,7 @@ with the same ports, secrets and files."""
 
 from __future__ import annotations
 
-import contextlib
 import os
-import signal
 import subprocess
 import time
 from dataclasses import dataclass, field
@@ -18,6 +16,7 @@ from pathlib import Path
 
 from dialer.testing.build import Build
 from dialer.testing.ports import free_port, free_range
+from dialer.testing.processes import terminate
 from dialer.testing.render import Ports, Secrets, render
 
 START_TIMEOUT = 60.0
@@ -104,21 +103,8 @@ class RealAsterisk:
     def stop(self) -> None:
         """SIGTERM by PID, SIGKILL after STOP_TIMEOUT; the whole session is reaped."""
         proc, self.proc = self.proc, None
-        if proc is None:
-            return
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(STOP_TIMEOUT)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(STOP_TIMEOUT)
-        self._kill_group(proc.pid)
-
-    @staticmethod
-    def _kill_group(pgid: int) -> None:
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(pgid, signal.SIGKILL)
+        if proc is not None:
+            terminate(proc, STOP_TIMEOUT)
 
     def restart(self) -> None:
         """Stop and start again in place: same ports, secrets and files."""

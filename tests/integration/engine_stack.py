@@ -45,6 +45,17 @@ retry:
 """
 
 
+async def leads_settled(conn: asyncpg.Connection, parts: Any, timeout: float) -> None:
+    """Until every lead is done, blocked or waiting for a later retry, no call is up,
+    and the attempts are written."""
+    async with asyncio.timeout(timeout):
+        while await conn.fetchval(
+                "SELECT count(*) FROM leads WHERE status NOT IN ('done', 'blocked') "
+                "AND NOT (status = 'retry' AND next_attempt_at > now())") > 0 \
+                or parts.service.engine.calls:
+            await asyncio.sleep(0.1)
+    await parts.writer.flush(timeout=10)
+
 @dataclass
 class Running:
     app: DialerApp
@@ -62,13 +73,7 @@ class Running:
         return self.app.parts
 
     async def wait_leads_done(self, timeout: float = 60.0) -> None:
-        async with asyncio.timeout(timeout):
-            while await self.conn.fetchval(
-                    "SELECT count(*) FROM leads WHERE status NOT IN ('done', 'blocked') "
-                    "AND NOT (status = 'retry' AND next_attempt_at > now())") > 0 \
-                    or self.parts.service.engine.calls:
-                await asyncio.sleep(0.1)
-        await self.parts.writer.flush(timeout=10)
+        await leads_settled(self.conn, self.parts, timeout)
 
     async def outcomes(self) -> dict[int, str]:
         rows = await self.conn.fetch("SELECT phone, outcome FROM call_attempts")

@@ -28,6 +28,13 @@ def parse_ami(block: bytes) -> Headers:
     return out
 
 
+
+async def _stop(task: asyncio.Task[None] | None) -> None:
+    if task is not None:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
 @dataclass
 class AmiWitness:
     """A plain AMI session that records every event with its arrival time."""
@@ -52,10 +59,7 @@ class AmiWitness:
         return self
 
     async def __aexit__(self, *exc: object) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await _stop(self._task)
         if self._writer is not None:
             self._writer.close()
             with contextlib.suppress(OSError):
@@ -107,10 +111,7 @@ class AriWitness:
         return self
 
     async def __aexit__(self, *exc: object) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await _stop(self._task)
         if self._session is not None:
             await self._session.close()
 

@@ -10,8 +10,6 @@ import asyncio
 import contextlib
 import itertools
 import json
-import os
-import signal
 import subprocess
 import time
 from dataclasses import dataclass, field
@@ -19,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from dialer.testing.ports import free_port, free_range
+from dialer.testing.processes import terminate
 
 MODULES = ("g711.so", "aubridge.so", "aufile.so", "sndfile.so")
 APP_MODULES = ("account.so", "menu.so", "ctrl_tcp.so")
@@ -81,17 +80,8 @@ class Phone:
 
     def stop(self) -> None:
         proc, self.proc = self.proc, None
-        if proc is None:
-            return
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(5)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(5)
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(proc.pid, signal.SIGKILL)
+        if proc is not None:
+            terminate(proc, 5)
 
     # ------------------------------------------------------------------ ctrl_tcp
 

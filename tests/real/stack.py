@@ -26,6 +26,7 @@ from dialer.imports.dnc import import_dnc
 from dialer.imports.leads import import_leads
 from dialer.store import campaigns as campaign_store
 from dialer.testing.asterisk import RealAsterisk
+from tests.integration.engine_stack import leads_settled
 
 CARRIER = "dialer-test-carrier"
 CAMPAIGN = """\
@@ -101,13 +102,7 @@ class RealRun:
         return asyncio.get_running_loop().time()
 
     async def wait_leads_done(self, timeout: float = 90.0) -> None:
-        async with asyncio.timeout(timeout):
-            while await self.conn.fetchval(
-                    "SELECT count(*) FROM leads WHERE status NOT IN ('done', 'blocked') "
-                    "AND NOT (status = 'retry' AND next_attempt_at > now())") > 0 \
-                    or self.parts.service.engine.calls:
-                await asyncio.sleep(0.1)
-        await self.parts.writer.flush(timeout=10)
+        await leads_settled(self.conn, self.parts, timeout)
 
     async def attempts(self) -> dict[int, asyncpg.Record]:
         rows = await self.conn.fetch("SELECT * FROM call_attempts")
